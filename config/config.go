@@ -1,0 +1,114 @@
+// Package config holds Hearth's configuration: one struct with sections,
+// built-in defaults per device profile, and the layers that override them
+// (config file, runtime settings saved through the API, environment,
+// command-line flags — later ones win). It imports only the standard library.
+package config
+
+import "time"
+
+// CurrentVersion is the config file format version this build writes.
+const CurrentVersion = 1
+
+// Config is the whole configuration of a Hearth daemon. Every field has a
+// `key` tag (its name in files, `hearth config` and HEARTH_* environment
+// variables) and a `help` tag. A zero Config is never used: start from
+// Default(profile).
+type Config struct {
+	// Version of the config format (migrations run on load).
+	Version int `key:"version" help:"config format version"`
+	// Profile names the device profile whose defaults apply: router, nas, tv, desktop.
+	Profile string `key:"profile" help:"device profile: router, nas, tv or desktop"`
+	// DataDir holds the state store and, unless download_dir says otherwise, downloads.
+	DataDir string `key:"data_dir" help:"directory for state and downloads"`
+	// Listen is the HOST:PORT of the web UI and API.
+	Listen string `key:"listen" help:"address of the web UI and API (HOST:PORT)"`
+
+	Log     Log     `key:"log"`
+	Torrent Torrent `key:"torrent"`
+	Limits  Limits  `key:"limits"`
+	Queue   Queue   `key:"queue"`
+	Store   Store   `key:"store"`
+	Memory  Memory  `key:"memory"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `key:"level" help:"log level: debug, info, warn, error"`
+	// Format is text or json.
+	Format string `key:"format" help:"log format: text or json"`
+}
+
+// Torrent configures the BitTorrent engine.
+type Torrent struct {
+	// PeerPort is the TCP/UDP port peers connect to (0 picks a free one).
+	PeerPort int `key:"peer_port" help:"port for incoming peer connections (0 = any free port)"`
+	// DownloadDir is where new torrents are saved; empty means DATA_DIR/downloads.
+	DownloadDir string `key:"download_dir" help:"default folder for downloads (empty = DATA_DIR/downloads)"`
+	// DHT enables the mainline DHT.
+	DHT bool `key:"dht" help:"use the BitTorrent DHT to find peers"`
+	// DHTBootstrap lists host:port DHT nodes to start from; empty uses the public routers.
+	DHTBootstrap []string `key:"dht_bootstrap" help:"DHT bootstrap nodes (host:port, comma separated; empty = public routers)"`
+	// PortForwarding asks the home router for a port mapping (UPnP/NAT-PMP).
+	PortForwarding bool `key:"port_forwarding" help:"ask the router to forward the peer port (UPnP)"`
+	// Encryption is prefer, require or tolerate (BEP: MSE/PE).
+	Encryption string `key:"encryption" help:"peer encryption: prefer, require or tolerate"`
+	// UTP enables uTP (UDP) peer connections.
+	UTP bool `key:"utp" help:"allow uTP (UDP) peer connections"`
+	// IPv6 enables IPv6 peers.
+	IPv6 bool `key:"ipv6" help:"allow IPv6 peers"`
+	// ConnsPerTorrent caps established peer connections per torrent.
+	ConnsPerTorrent int `key:"conns_per_torrent" help:"established peer connections per torrent"`
+	// HalfOpenPerTorrent caps outgoing connection attempts per torrent.
+	HalfOpenPerTorrent int `key:"half_open_per_torrent" help:"connection attempts in progress per torrent"`
+	// HalfOpenTotal caps outgoing connection attempts in total.
+	HalfOpenTotal int `key:"half_open_total" help:"connection attempts in progress in total"`
+	// PeersHighWater is how many known peers a torrent keeps at most.
+	PeersHighWater int `key:"peers_high_water" help:"known peers kept per torrent at most"`
+	// PeersLowWater is when a torrent asks trackers/DHT for more peers.
+	PeersLowWater int `key:"peers_low_water" help:"ask for more peers below this many"`
+	// RequestBufferKiB caps memory allocated to serve one peer's requests.
+	RequestBufferKiB int `key:"request_buffer_kib" help:"memory for one peer's pending upload requests (KiB)"`
+	// UnverifiedMiB caps downloaded-but-unhashed data held per torrent.
+	UnverifiedMiB int `key:"unverified_mib" help:"downloaded data not yet hashed, per torrent (MiB)"`
+	// Hashers is how many pieces a torrent hashes at once.
+	Hashers int `key:"hashers" help:"pieces hashed at once per torrent"`
+	// ReadAheadKiB is the read-ahead window when streaming a file.
+	ReadAheadKiB int `key:"read_ahead_kib" help:"read-ahead window for streaming (KiB)"`
+}
+
+// Limits are global transfer rate limits; 0 means unlimited.
+type Limits struct {
+	DownloadKBps int `key:"download_kbps" help:"global download limit in KB/s (0 = unlimited)"`
+	UploadKBps   int `key:"upload_kbps" help:"global upload limit in KB/s (0 = unlimited)"`
+}
+
+// Queue decides how many torrents run at once and when seeding stops.
+type Queue struct {
+	// MaxDownloads is how many torrents download at once; the rest wait in order (0 = no limit).
+	MaxDownloads int `key:"max_downloads" help:"torrents downloading at once (0 = no limit)"`
+	// MaxSeeds is how many finished torrents seed at once (0 = no limit).
+	MaxSeeds int `key:"max_seeds" help:"torrents seeding at once (0 = no limit)"`
+	// SeedRatio stops seeding when uploaded/size reaches it (0 = never).
+	SeedRatio float64 `key:"seed_ratio" help:"stop seeding at this upload ratio (0 = never)"`
+	// SeedIdle stops seeding after this long without uploading (0 = never).
+	SeedIdle time.Duration `key:"seed_idle" help:"stop seeding after this long with no upload (0 = never)"`
+}
+
+// Store configures the state store (Badger on 64-bit CPUs, bbolt on 32-bit).
+type Store struct {
+	// Backend is auto, badger or bbolt. auto picks badger on 64-bit builds and bbolt on 32-bit.
+	Backend string `key:"backend" help:"state store: auto, badger (64-bit only) or bbolt"`
+	// MemTableMiB is Badger's memtable size.
+	MemTableMiB int `key:"memtable_mib" help:"Badger memtable size (MiB)"`
+	// ValueLogMiB is Badger's value-log file size.
+	ValueLogMiB int `key:"value_log_mib" help:"Badger value-log file size (MiB)"`
+	// BlockCacheMiB is Badger's block cache (0 = none).
+	BlockCacheMiB int `key:"block_cache_mib" help:"Badger block cache (MiB, 0 = none)"`
+}
+
+// Memory bounds the process.
+type Memory struct {
+	// LimitMiB is the Go runtime soft memory limit (GOMEMLIMIT); 0 = none.
+	LimitMiB int `key:"limit_mib" help:"Go soft memory limit (MiB, 0 = none)"`
+}

@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNotFound means no torrent has the given id or infohash.
+var ErrNotFound = errors.New("engine: torrent not found")
+
+// ErrClosed is returned by calls on a closed engine.
+var ErrClosed = errors.New("engine: closed")
+
+// InputError is bad input from a user: a malformed torrent or link, an
+// unsafe file name, an out-of-range value. The API maps it to 400.
+type InputError struct {
+	Msg string
+	Err error
+}
+
+func (e *InputError) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+func inputErrorf(format string, args ...any) error {
+	return &InputError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// State is where a torrent is in its life.
+type State string
+
+const (
+	StateStopped     State = "stopped"     // paused by the user, or seeding limit reached
+	StateQueued      State = "queued"      // waiting for a download slot
+	StateQueuedSeed  State = "queued-seed" // finished, waiting for a seeding slot
+	StateMetadata    State = "metadata"    // fetching the info dictionary from peers (magnet)
+	StateChecking    State = "checking"    // verifying data on disk
+	StateDownloading State = "downloading" // transferring wanted pieces
+	StateSeeding     State = "seeding"     // all wanted data present, uploading
+	StateError       State = "error"       // stopped by an error (see Torrent.Error), e.g. disk full
+)
+
+// Priority of a file's pieces.
+type Priority int
+
+const (
+	PriorityLow    Priority = -1
+	PriorityNormal Priority = 0
+	PriorityHigh   Priority = 1
+)
+
+// AddRequest adds a torrent. Exactly one of Magnet, Metainfo and Path is set.
+type AddRequest struct {
+	Magnet   string // magnet:?xt=urn:btih:…
+	Metainfo []byte // contents of a .torrent file
+	Path     string // a .torrent file on the daemon's file system
+	Dir      string // destination folder; empty = the configured download dir
+	Paused   bool   // add stopped
+	// Files lists the indices of the files to download; nil means all.
+	Files []int
+	// Peers are extra peer addresses (host:port) to connect to at once.
+	Peers []string
+}
+
+// File is one file of a torrent.
+type File struct {
+	Index    int      `json:"index"`
+	Path     string   `json:"path"` // slash separated, relative to the torrent's folder
+	Size     int64    `json:"size"`
+	Done     int64    `json:"done"` // bytes verified
+	Wanted   bool     `json:"wanted"`
+	Priority Priority `json:"priority"`
+}
+
+// Torrent is a snapshot of one torrent.
+type Torrent struct {
+	ID       int64  `json:"id"` // stable across restarts
+	InfoHash string `json:"infoHash"`
+	Name     string `json:"name"`
+	State    State  `json:"state"`
+	Error    string `json:"error,omitempty"`
+	Dir      string `json:"dir"`
+	Magnet   string `json:"magnet"`
+
+	HasMetadata  bool      `json:"hasMetadata"`
+	Size         int64     `json:"size"`       // total of all files
+	WantedSize   int64     `json:"wantedSize"` // total of wanted files
+	Done         int64     `json:"done"`       // verified bytes of wanted files
+	Progress     float64   `json:"progress"`   // Done/WantedSize, 0..1
+	PieceCount   int       `json:"pieceCount"`
+	PieceSize    int64     `json:"pieceSize"`
+	PiecesDone   int       `json:"piecesDone"`
+	Downloaded   int64     `json:"downloaded"` // payload bytes ever downloaded
+	Uploaded     int64     `json:"uploaded"`   // payload bytes ever uploaded
+	Ratio        float64   `json:"ratio"`
+	DownRate     int64     `json:"downRate"` // bytes/s
+	UpRate       int64     `json:"upRate"`   // bytes/s
+	ETA          int64     `json:"eta"`      // seconds, -1 unknown
+	Peers        int       `json:"peers"`
+	Seeds        int       `json:"seeds"`
+	QueuePos     int       `json:"queuePos"`
+	AddedAt      time.Time `json:"addedAt"`
+	DoneAt       time.Time `json:"doneAt,omitzero"`
+	LastActivity time.Time `json:"lastActivity,omitzero"`
+
+	Options TorrentOptions `json:"options"`
+	Files   []File         `json:"files,omitempty"`
+}
+
+// TorrentOptions are the per-torrent settings.
+type TorrentOptions struct {
+	DownloadKBps int           `json:"downloadKBps"` // 0 = unlimited (global limit still applies)
+	UploadKBps   int           `json:"uploadKBps"`
+	SeedRatio    float64       `json:"seedRatio"` // -1 = use global, 0 = never stop
+	SeedIdle     time.Duration `json:"seedIdle"`  // -1 = use global, 0 = never stop
+}
+
+// OptionsPatch changes per-torrent settings; nil fields stay as they are.
+type OptionsPatch struct {
+	DownloadKBps *int           `json:"downloadKBps,omitempty"`
+	UploadKBps   *int           `json:"uploadKBps,omitempty"`
+	SeedRatio    *float64       `json:"seedRatio,omitempty"`
+	SeedIdle     *time.Duration `json:"seedIdle,omitempty"`
+}
+
+// FilePatch changes one file's wanted flag or priority.
+type FilePatch struct {
+	Index    int       `json:"index"`
+	Wanted   *bool     `json:"wanted,omitempty"`
+	Priority *Priority `json:"priority,omitempty"`
+}
+
+// Settings are the runtime settings that can be changed through the API and
+// persist in the store, over the config file.
+type Settings struct {
+	DownloadKBps int           `json:"downloadKBps"`
+	UploadKBps   int           `json:"uploadKBps"`
+	MaxDownloads int           `json:"maxDownloads"`
+	MaxSeeds     int           `json:"maxSeeds"`
+	SeedRatio    float64       `json:"seedRatio"`
+	SeedIdle     time.Duration `json:"seedIdle"`
+	DownloadDir  string        `json:"downloadDir"`
+}
+
+// SettingsPatch changes settings; nil fields stay as they are.
+type SettingsPatch struct {
+	DownloadKBps *int           `json:"downloadKBps,omitempty"`
+	UploadKBps   *int           `json:"uploadKBps,omitempty"`
+	MaxDownloads *int           `json:"maxDownloads,omitempty"`
+	MaxSeeds     *int           `json:"maxSeeds,omitempty"`
+	SeedRatio    *float64       `json:"seedRatio,omitempty"`
+	SeedIdle     *time.Duration `json:"seedIdle,omitempty"`
+	DownloadDir  *string        `json:"downloadDir,omitempty"`
+}
+
+// Stats are engine-wide figures.
+type Stats struct {
+	Torrents     int           `json:"torrents"`
+	Active       int           `json:"active"`
+	DownRate     int64         `json:"downRate"`
+	UpRate       int64         `json:"upRate"`
+	Downloaded   int64         `json:"downloaded"`   // this session
+	Uploaded     int64         `json:"uploaded"`     // this session
+	PiecesHashed int64         `json:"piecesHashed"` // pieces hashed since start (restart must not re-hash verified data)
+	PeerPort     int           `json:"peerPort"`
+	Store        string        `json:"store"`
+	Uptime       time.Duration `json:"uptime"`
+}

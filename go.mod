@@ -1,0 +1,3 @@
+module github.com/hearth-media/hearth
+
+go 1.26.8
