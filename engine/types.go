@@ -161,14 +161,14 @@ type SettingsPatch struct {
 
 // Stats are engine-wide figures.
 type Stats struct {
-	Torrents     int           `json:"torrents"`
-	Active       int           `json:"active"`
-	DownRate     int64         `json:"downRate"`
-	UpRate       int64         `json:"upRate"`
-	Downloaded   int64         `json:"downloaded"`   // this session
-	Uploaded     int64         `json:"uploaded"`     // this session
-	PiecesHashed int64         `json:"piecesHashed"` // pieces hashed since start (restart must not re-hash verified data)
-	PeerPort     int           `json:"peerPort"`
-	Store        string        `json:"store"`
-	Uptime       time.Duration `json:"uptime"`
+	Torrents    int           `json:"torrents"`
+	Active      int           `json:"active"`
+	DownRate    int64         `json:"downRate"`
+	UpRate      int64         `json:"upRate"`
+	Downloaded  int64         `json:"downloaded"`  // this session
+	Uploaded    int64         `json:"uploaded"`    // this session
+	BytesHashed int64         `json:"bytesHashed"` // data read and hashed since start (a restart must not re-hash verified data)
+	PeerPort    int           `json:"peerPort"`
+	Store       string        `json:"store"`
+	Uptime      time.Duration `json:"uptime"`
 }

@@ -1,0 +1,29 @@
+# Hearth — thin Makefile; build logic lives in scripts/.
+.DEFAULT_GOAL := help
+GO ?= go
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/hearth for this machine (static, CGO_ENABLED=0)
+	scripts/build.sh bin/hearth
+
+run: build ## build and run the daemon on embedded defaults (state in ./data, UI+API on 127.0.0.1:9091)
+	./bin/hearth serve --data-dir ./data
+
+test: ## run every test: installs test dependencies (apt, as root), lint, unit, swarm, interop, 32-bit store
+	scripts/test.sh
+
+lint: ## gofmt, go vet, staticcheck
+	scripts/test.sh lint
+
+bench: ## benchmarks; results under bench/
+	scripts/bench.sh
+
+fuzz: ## run each fuzz target for FUZZTIME (default 60s)
+	scripts/fuzz.sh
+
+clean: ## remove build outputs
+	rm -rf bin dist
+
+.PHONY: help build run test lint bench fuzz clean
