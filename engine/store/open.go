@@ -27,7 +27,8 @@ type Options struct {
 	// DefaultBackend() for a new store.
 	Backend string
 	// Badger only; 0 means the low-memory defaults (4, 16 and 0 MiB).
-	// A bigger memtable also allows bigger Update transactions.
+	// A bigger memtable also allows bigger Update transactions; a value may
+	// not exceed the value log file size.
 	MemTableMiB, ValueLogMiB, BlockCacheMiB int
 	// Logger receives the backend's warnings and errors; nil discards them.
 	Logger *slog.Logger

@@ -216,3 +216,41 @@ func TestCloseStopsGoroutines(t *testing.T) {
 		})
 	}
 }
+
+// TestTxnTooBig checks Badger's transaction limit surfaces as ErrTxnTooBig
+// and grows with MemTableMiB.
+func TestTxnTooBig(t *testing.T) {
+	if !slices.Contains(store.Backends(), store.BackendBadger) {
+		t.Skip("no badger in this build")
+	}
+	update := func(s store.Store, n int) error {
+		return s.Update(func(tx store.Txn) error {
+			for i := range n {
+				if err := tx.Set(fmt.Appendf(nil, "k%08d", i), []byte("v")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	const n = 50_000
+	s, err := store.Open(store.Options{Dir: t.TempDir(), Backend: "badger"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := update(s, n); !errors.Is(err, store.ErrTxnTooBig) {
+		t.Fatalf("Update of %d keys with default options = %v, want ErrTxnTooBig", n, err)
+	}
+	if _, err := s.Get([]byte("k00000000")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("failed Update left a key behind: %v", err)
+	}
+	big, err := store.Open(store.Options{Dir: t.TempDir(), Backend: "badger", MemTableMiB: 64, ValueLogMiB: 32, BlockCacheMiB: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	if err := update(big, n); err != nil {
+		t.Fatalf("Update of %d keys with MemTableMiB 64 = %v", n, err)
+	}
+}

@@ -563,7 +563,7 @@ func testLargeValues(t *testing.T, open Opener) {
 		i := 0
 		err := s.Scan([]byte("big/"), func(k, v []byte) error {
 			if len(v) != len(big)+1 || v[0] != byte(i) {
-				return fmt.Errorf("Scan value %d: %d bytes", i, len(v))
+				return fmt.Errorf("scan value %d: %d bytes", i, len(v))
 			}
 			i++
 			return nil
