@@ -611,17 +611,30 @@ func (e *Engine) complete(tr *tor) bool {
 	return true
 }
 
-// fileDone returns verified bytes per file.
+// fileDone returns verified bytes per file. The library's
+// File.BytesCompleted also counts downloaded chunks that are not yet
+// hashed, so this works from complete pieces only.
 func (e *Engine) fileDone(tr *tor) []int64 {
-	if tr.t == nil || tr.info == nil || tr.t.Info() == nil {
-		return tr.fileDone
-	}
-	fs := tr.t.Files()
-	done := make([]int64, len(fs))
-	for i, f := range fs {
-		done[i] = f.BytesCompleted()
-	}
+	done, _ := e.verified(tr)
 	return done
+}
+
+// verified returns verified bytes per file and the number of complete pieces.
+func (e *Engine) verified(tr *tor) ([]int64, int) {
+	if tr.t == nil || tr.info == nil || tr.t.Info() == nil {
+		return tr.fileDone, tr.piecesDone
+	}
+	bm := make([]bool, tr.info.NumPieces())
+	i := 0
+	for _, run := range tr.t.PieceStateRuns() {
+		if run.Complete {
+			for j := i; j < i+run.Length && j < len(bm); j++ {
+				bm[j] = true
+			}
+		}
+		i += run.Length
+	}
+	return fileDoneFromBitmap(tr.info, bm)
 }
 
 func (e *Engine) wantedSize(tr *tor) int64 {

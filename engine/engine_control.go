@@ -541,13 +541,10 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 	complete := false
 	if tr.info != nil {
 		files := tr.info.UpvertedFiles()
-		done := e.fileDone(tr)
+		done, piecesDone := e.verified(tr)
 		t.PieceCount = tr.info.NumPieces()
 		t.PieceSize = tr.info.PieceLength
-		t.PiecesDone = tr.piecesDone
-		if tr.t != nil && tr.t.Info() != nil {
-			t.PiecesDone = tr.t.Stats().PiecesComplete
-		}
+		t.PiecesDone = piecesDone
 		complete = true
 		for i, f := range files {
 			t.Size += f.Length
