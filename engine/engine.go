@@ -219,8 +219,11 @@ func (e *Engine) clientConfig(opts Options) (*torrent.ClientConfig, error) {
 	default: // prefer
 		cc.HeaderObfuscationPolicy = torrent.HeaderObfuscationPolicy{Preferred: true}
 	}
-	e.downLim = rate.NewLimiter(kbpsLimit(e.settings.DownloadKBps), 0)
-	e.upLim = rate.NewLimiter(kbpsLimit(e.settings.UploadKBps), 0)
+	// Explicit bursts: the library derives a zero burst from the limit,
+	// which overflows for an unlimited limiter and makes a later SetLimit
+	// panic in its rate-limited reader.
+	e.downLim = rate.NewLimiter(kbpsLimit(e.settings.DownloadKBps), 256<<10)
+	e.upLim = rate.NewLimiter(kbpsLimit(e.settings.UploadKBps), max(256<<10, cc.MaxAllocPeerRequestDataPerConn))
 	cc.DownloadRateLimiter = e.downLim
 	cc.UploadRateLimiter = e.upLim
 	min := slog.LevelWarn

@@ -198,7 +198,8 @@ func peerInfos(addrs []string) []torrent.PeerInfo {
 		if err != nil {
 			continue
 		}
-		out = append(out, torrent.PeerInfo{Addr: ta, Source: torrent.PeerSourceDirect, Trusted: true})
+		// Not Trusted: a peer named in a link must still be banned if it sends bad data.
+		out = append(out, torrent.PeerInfo{Addr: ta, Source: torrent.PeerSourceDirect})
 	}
 	return out
 }
