@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hearth-media/hearth/config"
+	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/store"
+	"github.com/hearth-media/hearth/web"
+)
+
+func cmdServe() *command {
+	return &command{
+		name:  "serve",
+		args:  "[flags]",
+		short: "run the daemon: the BitTorrent engine and the web API",
+		long: `
+Run the Hearth daemon in the foreground until SIGINT or SIGTERM. It keeps its
+state (torrents, settings, piece completion) under DATA_DIR/state and saves
+downloads to DATA_DIR/downloads unless torrent.download_dir says otherwise.
+
+Configuration comes in layers, later ones winning: the device profile's
+defaults, the config file (--config, $HEARTH_CONFIG, else DATA_DIR/hearth.conf
+if it exists), settings saved through the API, HEARTH_* environment variables,
+then these flags. "hearth config --local" shows the result without starting.
+
+The API has no access control yet, so the daemon refuses to listen on
+anything but a loopback address (127.0.0.1, ::1, localhost).`,
+		example: `
+hearth serve
+hearth serve --data-dir /srv/hearth --profile nas
+HEARTH_LOG_LEVEL=debug hearth serve --listen 127.0.0.1:9092 --peer-port 6881`,
+		setup: func(fs *flag.FlagSet, c *cli) func(context.Context, []string) error {
+			sf := registerServeFlags(fs)
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usageErrorf("serve takes no arguments, got %q", args[0])
+				}
+				return serve(ctx, fs, sf, c.stderr)
+			}
+		},
+	}
+}
+
+// serveFlag maps a serve flag to its config key.
+type serveFlag struct {
+	flag, key, env, usage string
+}
+
+var serveFlagTable = []serveFlag{
+	{"data-dir", "data_dir", "HEARTH_DATA_DIR", "`DIR` for state and downloads"},
+	{"listen", "listen", "HEARTH_LISTEN", "`HOST:PORT` of the web API (loopback only for now)"},
+	{"peer-port", "torrent.peer_port", "HEARTH_PEER_PORT", "`PORT` for incoming peer connections (0 = any free port)"},
+	{"profile", "profile", "HEARTH_PROFILE", "device `PROFILE`: " + strings.Join(config.Profiles(), ", ")},
+	{"log-level", "log.level", "HEARTH_LOG_LEVEL", "`LEVEL`: debug, info, warn or error"},
+}
+
+// serveFlags are the flags of serve (and of "config --local").
+type serveFlags struct {
+	values map[string]*string // config key → flag value
+	file   *string
+}
+
+func registerServeFlags(fs *flag.FlagSet) *serveFlags {
+	sf := &serveFlags{values: map[string]*string{}}
+	for _, f := range serveFlagTable {
+		sf.values[f.key] = fs.String(f.flag, "", f.usage+" ($"+f.env+")")
+	}
+	sf.file = fs.String("config", "", "config `FILE` ($HEARTH_CONFIG; default DATA_DIR/"+config.FileName+" if it exists)")
+	return sf
+}
+
+// loadOptions turns the flags given into config.Load's inputs.
+func (sf *serveFlags) loadOptions(fs *flag.FlagSet) config.LoadOptions {
+	set := flagsSet(fs)
+	o := config.LoadOptions{
+		File:      *sf.file,
+		Env:       os.Environ(),
+		Flags:     map[string]string{},
+		FlagNames: map[string]string{},
+	}
+	if o.File == "" {
+		o.File = getenv("HEARTH_CONFIG")
+	}
+	for _, f := range serveFlagTable {
+		if set[f.flag] {
+			o.Flags[f.key] = *sf.values[f.key]
+			o.FlagNames[f.key] = "--" + f.flag
+		}
+	}
+	return o
+}
+
+// checkLoopback refuses a listen address other hosts could reach.
+func checkLoopback(listen string) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %v", listen, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("listen address %q is not a loopback address: the API has no access control yet, so anyone who could reach it could control the daemon; use 127.0.0.1:PORT or [::1]:PORT", listen)
+}
+
+// newLogger builds the daemon's logger from the log section.
+func newLogger(w io.Writer, c *config.Config) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	o := &slog.HandlerOptions{Level: level}
+	if c.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// serve runs the daemon until ctx is done.
+func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writer) error {
+	lo := sf.loadOptions(fs)
+	cfg, sources, err := config.Load(lo)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := checkLoopback(cfg.Listen); err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg)
+
+	st, err := store.Open(store.Options{
+		Dir:           filepath.Join(cfg.DataDir, "state"),
+		Backend:       cfg.Store.Backend,
+		MemTableMiB:   cfg.Store.MemTableMiB,
+		ValueLogMiB:   cfg.Store.ValueLogMiB,
+		BlockCacheMiB: cfg.Store.BlockCacheMiB,
+		Logger:        log.With("component", "store"),
+	})
+	if err != nil {
+		return fmt.Errorf("open state store: %w", err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close state store", "err", err)
+		}
+	}()
+	// Settings saved through the API are one of the config's layers (over
+	// the file, under the environment and flags); they live in the store,
+	// so the config is loaded again with them.
+	saved, err := engine.RuntimeSettings(st)
+	if err != nil {
+		return fmt.Errorf("read saved settings: %w", err)
+	}
+	if len(saved) > 0 {
+		lo.Runtime = saved
+		if cfg, sources, err = config.Load(lo); err != nil {
+			return fmt.Errorf("config with saved settings: %w", err)
+		}
+		log = newLogger(stderr, cfg)
+	}
+	if cfg.Memory.LimitMiB > 0 {
+		debug.SetMemoryLimit(int64(cfg.Memory.LimitMiB) << 20)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen for the API: %w", err)
+	}
+	defer ln.Close()
+
+	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Logger: log})
+	if err != nil {
+		return fmt.Errorf("start engine: %w", err)
+	}
+	defer func() {
+		if err := eng.Close(); err != nil {
+			log.Error("close engine", "err", err)
+		}
+	}()
+
+	vi := versionInfo()
+	h := web.NewHandler(web.Options{
+		Engine:  eng,
+		Logger:  log,
+		Version: vi,
+		Config:  liveConfig(cfg, sources, eng),
+	})
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // a 16 MiB .torrent upload over a slow link
+		WriteTimeout:      2 * time.Minute, // adding a URL waits for its fetch (30 s)
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelDebug),
+	}
+	log.Info("hearth started", "version", vi.Version, "commit", vi.Commit, "listen", ln.Addr().String(),
+		"dataDir", cfg.DataDir, "store", st.Backend(), "profile", cfg.Profile, "peerPort", eng.Stats().PeerPort)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve API: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("stop API server", "err", err)
+	}
+	return nil
+}
+
+// liveConfig describes the configuration as the daemon uses it now: the
+// startup config, with the runtime settings the engine holds (changed
+// through the API since, or saved by an earlier run) where they differ.
+func liveConfig(cfg *config.Config, sources config.Sources, eng *engine.Engine) func() []config.Entry {
+	return func() []config.Entry {
+		c, s := cfg.Clone(), config.Sources{}
+		for k, v := range sources {
+			s[k] = v
+		}
+		st := eng.Settings()
+		defaultDir := ""
+		if cfg.Torrent.DownloadDir == "" {
+			defaultDir, _ = filepath.Abs(filepath.Join(cfg.DataDir, "downloads"))
+		}
+		for _, kv := range [][2]string{
+			{"limits.download_kbps", strconv.Itoa(st.DownloadKBps)},
+			{"limits.upload_kbps", strconv.Itoa(st.UploadKBps)},
+			{"queue.max_downloads", strconv.Itoa(st.MaxDownloads)},
+			{"queue.max_seeds", strconv.Itoa(st.MaxSeeds)},
+			{"queue.seed_ratio", strconv.FormatFloat(st.SeedRatio, 'g', -1, 64)},
+			{"queue.seed_idle", st.SeedIdle.String()},
+			{"torrent.download_dir", st.DownloadDir},
+		} {
+			k, v := kv[0], kv[1]
+			if k == "torrent.download_dir" && (v == "" || v == defaultDir) {
+				continue
+			}
+			old, err := c.Get(k)
+			if err != nil {
+				continue
+			}
+			if err := c.Set(k, v); err != nil {
+				continue
+			}
+			if now, _ := c.Get(k); now != old {
+				s[k] = config.Source{Kind: config.SourceAPI, Detail: "saved setting"}
+			}
+		}
+		return config.Describe(c, s)
+	}
+}
