@@ -103,6 +103,9 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 				e.refreshDone(tr)
 			}
 		}
+		if len(peers) > 0 && tr.t != nil {
+			tr.t.AddPeers(peerInfos(peers))
+		}
 		return e.snapshot(tr, true), true, nil
 	}
 	tr := &tor{lim: newLimits()}
