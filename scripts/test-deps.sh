@@ -20,6 +20,7 @@ DEPS=(
 )
 BENCH_DEPS=(
 	"qbittorrent-nox qbittorrent-nox" # the fast seeder bench/transfer.sh can use
+	"curl curl"                       # bench/transfer.sh polls its tracker and seeders
 )
 STATICCHECK_VERSION=v0.8.2 # honnef.co/go/tools; v0.8.2 resolves on the module proxy and supports Go 1.26
 

@@ -84,6 +84,7 @@ func start(t testing.TB, ns *netns.NS, logPath string, argv ...string) *process 
 	} else {
 		cmd = exec.Command(argv[0], argv[1:]...)
 	}
+	cmd.Env = cleanEnv()
 	lf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatalf("create %s: %v", logPath, err)
@@ -106,6 +107,20 @@ func start(t testing.TB, ns *netns.NS, logPath string, argv ...string) *process 
 		}
 	})
 	return p
+}
+
+// cleanEnv is the test's environment without proxy settings: libcurl in
+// transmission would otherwise send tracker announces to a proxy.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasSuffix(strings.ToLower(k), "_proxy") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }
 
 // exited returns an error when the process has already ended.

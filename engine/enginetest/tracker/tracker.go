@@ -6,8 +6,10 @@
 // A peer's address is the announce's remote address unless the announce
 // carries an ip parameter that is an IP literal (BEP 3 lets the client name
 // its address; aria2's --bt-external-ip uses it). Peers are keyed by
-// info_hash and peer_id; event=stopped removes one; peers that have not
-// announced for three intervals are dropped.
+// info_hash and peer_id; event=stopped removes one; a peer that has not
+// announced for PeerTTL is dropped. PeerTTL is long because clients keep
+// their own minimum interval (libtorrent re-announces at most every 5
+// minutes whatever the tracker says).
 package tracker
 
 import (
@@ -24,6 +26,7 @@ import (
 // Defaults for Tracker's fields.
 const (
 	DefaultInterval = 10 * time.Second
+	DefaultPeerTTL  = time.Hour
 	DefaultNumWant  = 50
 	maxNumWant      = 200
 )
@@ -34,6 +37,8 @@ type Tracker struct {
 	// Interval is the announce interval given to clients. Tests keep it
 	// short so a leecher that announced before its seeder retries soon.
 	Interval time.Duration
+	// PeerTTL is how long a peer stays listed after its last announce.
+	PeerTTL time.Duration
 
 	mu     sync.Mutex
 	swarms map[[20]byte]map[string]*peer // info_hash → peer_id → peer
@@ -55,9 +60,9 @@ type Peer struct {
 	Seeder bool
 }
 
-// New returns an empty tracker with DefaultInterval.
+// New returns an empty tracker with DefaultInterval and DefaultPeerTTL.
 func New() *Tracker {
-	return &Tracker{Interval: DefaultInterval, swarms: make(map[[20]byte]map[string]*peer), now: time.Now}
+	return &Tracker{Interval: DefaultInterval, PeerTTL: DefaultPeerTTL, swarms: make(map[[20]byte]map[string]*peer), now: time.Now}
 }
 
 // Serve answers announces on l (at /announce) until l is closed; it then
@@ -150,8 +155,12 @@ func (t *Tracker) announce(r *http.Request) (map[string]any, error) {
 		sw = make(map[string]*peer)
 		t.swarms[ih] = sw
 	}
+	ttl := t.PeerTTL
+	if ttl <= 0 {
+		ttl = DefaultPeerTTL
+	}
 	for k, p := range sw {
-		if now.Sub(p.seenAt) > 3*interval {
+		if now.Sub(p.seenAt) > ttl {
 			delete(sw, k)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -234,7 +235,7 @@ func TestExpiry(t *testing.T) {
 	tr := New()
 	now := time.Unix(1000, 0)
 	tr.now = func() time.Time { return now }
-	tr.Interval = time.Second
+	tr.PeerTTL = 3 * time.Second
 	ih := string(bytes.Repeat([]byte{2}, 20))
 	req := func(id string) {
 		q := url.Values{"info_hash": {ih}, "peer_id": {id}, "port": {"1"}}
@@ -242,13 +243,26 @@ func TestExpiry(t *testing.T) {
 		r.RemoteAddr = "127.0.0.1:5555"
 		tr.ServeHTTP(discard{}, r)
 	}
-	req("-AA0001-aaaaaaaaaaaa")
-	now = now.Add(4 * time.Second)
-	req("-BB0001-bbbbbbbbbbbb")
 	var ihb [20]byte
 	copy(ihb[:], ih)
-	if got := tr.Peers(ihb); len(got) != 1 || got[0].ID != "-BB0001-bbbbbbbbbbbb" {
-		t.Errorf("Peers after A went quiet for 4 intervals = %+v, want only B", got)
+	ids := func() []string {
+		var out []string
+		for _, p := range tr.Peers(ihb) {
+			out = append(out, p.ID[:2])
+		}
+		slices.Sort(out)
+		return out
+	}
+	req("-AA0001-aaaaaaaaaaaa")
+	now = now.Add(2 * time.Second)
+	req("-BB0001-bbbbbbbbbbbb")
+	if got := ids(); !slices.Equal(got, []string{"-A", "-B"}) {
+		t.Errorf("Peers within PeerTTL = %v, want A and B", got)
+	}
+	now = now.Add(2 * time.Second)
+	req("-CC0001-cccccccccccc")
+	if got := ids(); !slices.Equal(got, []string{"-B", "-C"}) {
+		t.Errorf("Peers after A went quiet for longer than PeerTTL = %v, want B and C", got)
 	}
 }
 
