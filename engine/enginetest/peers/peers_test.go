@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -126,5 +127,15 @@ func TestSameTree(t *testing.T) {
 	d := MakeTorrent(t, filepath.Join(dir, "d"), "y", "", 0, []File{{"f", 1000}, {"d/g", 70000}})
 	if err := SameTree(filepath.Join(a.DataDir, "x"), filepath.Join(d.DataDir, "y")); err == nil {
 		t.Errorf("SameTree(different content) = nil, want an error")
+	}
+}
+
+func TestVmHWM(t *testing.T) {
+	got, err := VmHWM(os.Getpid())
+	if err != nil || got < 1<<20 {
+		t.Errorf("VmHWM(self) = %d, %v, want at least 1 MiB", got, err)
+	}
+	if _, err := VmHWM(-1); err == nil {
+		t.Errorf("VmHWM(-1) = nil error, want one")
 	}
 }
