@@ -148,6 +148,15 @@ func (p limitedPiece) WriteAt(b []byte, off int64) (int, error) {
 	return p.fullPiece.WriteAt(b, off)
 }
 
+// ReadAt serves peers: the file storage has no torrent-wide reader, so the
+// library reads peer requests piece by piece through here.
+func (p limitedPiece) ReadAt(b []byte, off int64) (int, error) {
+	if err := wait(p.s.ctx, p.s.lim.up, len(b)); err != nil {
+		return 0, err
+	}
+	return p.fullPiece.ReadAt(b, off)
+}
+
 type limitedReader struct {
 	storage.TorrentReader
 	s *torrentStorage
