@@ -108,6 +108,7 @@ func New(opts Options) (*Engine, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	base := log
 	log = log.With("component", "engine")
 	cfg := opts.Config.Clone()
 	if os.Getenv("TORRENT_STORAGE_DEFAULT_FILE_IO") != "classic" {
@@ -130,7 +131,7 @@ func New(opts Options) (*Engine, error) {
 		cancel()
 		return nil, err
 	}
-	cc, err := e.clientConfig(opts)
+	cc, err := e.clientConfig(opts, base)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -158,7 +159,7 @@ func New(opts Options) (*Engine, error) {
 
 // clientConfig turns Hearth's config into a tuned library config: the
 // library's defaults are sized for desktops (see shared field notes).
-func (e *Engine) clientConfig(opts Options) (*torrent.ClientConfig, error) {
+func (e *Engine) clientConfig(opts Options, base *slog.Logger) (*torrent.ClientConfig, error) {
 	c := e.cfg
 	cc := torrent.NewDefaultClientConfig()
 	cc.DataDir = e.settings.DownloadDir
@@ -230,7 +231,7 @@ func (e *Engine) clientConfig(opts Options) (*torrent.ClientConfig, error) {
 	if c.Log.Level == "debug" {
 		min = slog.LevelInfo
 	}
-	cc.Slogger = slog.New(newQuietHandler(e.log.Handler(), min)).With("component", "torrent")
+	cc.Slogger = slog.New(newQuietHandler(base.Handler(), min)).With("component", "torrent")
 	return cc, nil
 }
 
@@ -435,9 +436,6 @@ func (e *Engine) update(now time.Time, dt float64, measure, save bool) {
 		}
 		if tr.baseUp+up > tr.rec.Uploaded || tr.baseDown+down > tr.rec.Downloaded {
 			tr.rec.LastActivity = now
-		}
-		if up > 0 && tr.baseUp+up > tr.rec.Uploaded {
-			tr.rec.SeedingSince = time.Time{} // reset idle clock: see idle below
 		}
 		tr.rec.Downloaded = tr.baseDown + down
 		tr.rec.Uploaded = tr.baseUp + up

@@ -52,7 +52,6 @@ type record struct {
 	AddedAt      time.Time `json:"addedAt"`
 	DoneAt       time.Time `json:"doneAt,omitzero"`
 	LastActivity time.Time `json:"lastActivity,omitzero"`
-	SeedingSince time.Time `json:"seedingSince,omitzero"`
 
 	Downloaded int64 `json:"downloaded"`
 	Uploaded   int64 `json:"uploaded"`
