@@ -93,3 +93,5 @@ require (
 	modernc.org/sqlite v1.21.1 // indirect
 	zombiezen.com/go/sqlite v0.13.1 // indirect
 )
+
+replace github.com/anacrolix/torrent v1.59.1 => ./third_party/anacrolix-torrent

@@ -11,7 +11,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 lint() {
 	step "gofmt"
-	bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+	bad=$(gofmt -l $(git ls-files '*.go' ':!third_party' 2>/dev/null || find . -name '*.go' -not -path './third_party/*'))
 	if [ -n "$bad" ]; then echo "gofmt needed on:"; echo "$bad"; exit 1; fi
 	step "go vet"
 	go vet ./...
