@@ -1785,8 +1785,25 @@ func (c *PeerConn) remoteRejectedRequest(r RequestIndex) bool {
 		c.onNeedUpdateRequests(peerUpdateRequestsRemoteRejectReason)
 	}
 	c.decExpectedChunkReceive(r)
+	if c.requestState.Requests.IsEmpty() {
+		// Hearth patch: the update above adds no requests after a reject, waiting for an unchoke.
+		// Transmission 3 rejects requests while keeping the peer unchoked, which left the
+		// connection idle forever. Ask again after a pause.
+		time.AfterFunc(rejectRetryDelay, func() {
+			c.locker().Lock()
+			defer c.locker().Unlock()
+			if !c.closed.IsSet() && c.requestState.Requests.IsEmpty() {
+				c.onNeedUpdateRequests(peerUpdateRequestsRejectRetryReason)
+			}
+		})
+	}
 	return true
 }
+
+// Hearth patch: how long to wait before asking a peer again after it rejected every request.
+const rejectRetryDelay = 500 * time.Millisecond
+
+const peerUpdateRequestsRejectRetryReason updateRequestReason = "Peer.remoteRejectedRequest retry"
 
 func (c *PeerConn) decExpectedChunkReceive(r RequestIndex) {
 	count := c.validReceiveChunks[r]
