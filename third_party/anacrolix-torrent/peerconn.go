@@ -1542,7 +1542,10 @@ func (me *PeerConn) peerPtr() *Peer {
 
 // The actual value to use as the maximum outbound requests.
 func (cn *PeerConn) nominalMaxRequests() maxRequests {
-	return max(1, min(cn.PeerMaxRequests, cn.peakRequests*2, maxLocalToRemoteRequests))
+	// Hearth patch: one below the peer's reqq. Transmission 3 advertises reqq 512 but rejects the
+	// 512th outstanding request (its check is pending+1 >= REQQ), and every reject stalled the
+	// connection for a while.
+	return max(1, min(cn.PeerMaxRequests-1, cn.peakRequests*2, maxLocalToRemoteRequests))
 }
 
 // Set the Peer loggers. This is given Client loggers, and later Torrent loggers when the Torrent is
