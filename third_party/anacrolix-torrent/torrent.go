@@ -592,6 +592,20 @@ func (t *Torrent) onSetInfo() {
 }
 
 // Checks the info bytes hash to expected values. Fills in any missing infohashes.
+// Hearth patch: whether b hashes to one of the torrent's known infohashes (v1, or v2 in full or
+// truncated to 20 bytes). With no known hash there is nothing to check against.
+func (t *Torrent) infoBytesMatchKnownHash(b []byte) bool {
+	if !t.infoHash.Ok && !t.infoHashV2.Ok {
+		return true
+	}
+	v1Hash := infohash.HashBytes(b)
+	v2Hash := infohash_v2.HashBytes(b)
+	if t.infoHash.Ok && (v1Hash == t.infoHash.Value || *v2Hash.ToShort() == t.infoHash.Value) {
+		return true
+	}
+	return t.infoHashV2.Ok && v2Hash == t.infoHashV2.Value
+}
+
 func (t *Torrent) hashInfoBytes(b []byte, info *metainfo.Info) error {
 	v1Hash := infohash.HashBytes(b)
 	v2Hash := infohash_v2.HashBytes(b)
@@ -636,6 +650,12 @@ func (t *Torrent) hashInfoBytes(b []byte, info *metainfo.Info) error {
 
 // Called when metadata for a torrent becomes available.
 func (t *Torrent) setInfoBytesLocked(b []byte) (err error) {
+	// Hearth patch: check the bytes against the known infohash before decoding them. Metadata from
+	// any peer reached the recursive decoder first, and deeply nested lists overflowed the stack,
+	// which kills the process.
+	if !t.infoBytesMatchKnownHash(b) {
+		return errors.New("info bytes do not match the infohash")
+	}
 	var info metainfo.Info
 	err = bencode.Unmarshal(b, &info)
 	if err != nil {
