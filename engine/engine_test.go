@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,18 +20,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The daemon runs the library with classic file IO (see cmd/hearth);
-	// tests must too. The library reads the variable in an init, so set it
-	// and re-exec once.
-	if os.Getenv("TORRENT_STORAGE_DEFAULT_FILE_IO") != "classic" {
-		os.Setenv("TORRENT_STORAGE_DEFAULT_FILE_IO", "classic")
-		exe, err := os.Executable()
-		if err == nil {
-			err = syscall.Exec(exe, os.Args, os.Environ())
-		}
-		fmt.Fprintln(os.Stderr, "re-exec with classic file IO:", err)
-		os.Exit(2)
-	}
+	enginetest.ClassicFileIO()
 	os.Exit(m.Run())
 }
 

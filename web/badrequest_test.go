@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/enginetest"
 )
 
 // engineless is the handler with no engine at all: a request that reaches
@@ -21,7 +22,7 @@ import (
 // must all be refused before that, with the right 4xx.
 func engineless(t *testing.T, logs io.Writer) http.Handler {
 	if logs == nil {
-		logs = testWriter{t}
+		logs = enginetest.TestWriter{T: t}
 	}
 	return NewHandler(Options{
 		Logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,41 +20,18 @@ import (
 
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/enginetest"
 	"github.com/hearth-media/hearth/engine/store"
 )
 
 func TestMain(m *testing.M) {
-	// The daemon runs anacrolix/torrent with classic file IO (see
-	// cmd/hearth/fileio.go); so must the engines these tests start. The
-	// library reads the variable in an init: set it and re-exec once.
-	if os.Getenv("TORRENT_STORAGE_DEFAULT_FILE_IO") != "classic" {
-		os.Setenv("TORRENT_STORAGE_DEFAULT_FILE_IO", "classic")
-		exe, err := os.Executable()
-		if err == nil {
-			err = syscall.Exec(exe, os.Args, os.Environ())
-		}
-		fmt.Fprintln(os.Stderr, "re-exec with classic file IO:", err)
-		os.Exit(2)
-	}
+	enginetest.ClassicFileIO()
 	os.Exit(m.Run())
 }
 
 // testLogger writes to the test log: warnings and up, or everything with
 // HEARTH_TEST_DEBUG=1.
-func testLogger(t testing.TB) *slog.Logger {
-	lvl := slog.LevelWarn
-	if os.Getenv("HEARTH_TEST_DEBUG") != "" {
-		lvl = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: lvl}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
+func testLogger(t testing.TB) *slog.Logger { return enginetest.Logger(t) }
 
 // startEngine runs a real engine that only ever talks to loopback: no DHT,
 // no UPnP, peer port picked by the OS. It is closed when the test ends.

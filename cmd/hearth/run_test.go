@@ -11,22 +11,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/hearth-media/hearth/engine/enginetest"
 )
 
 func TestMain(m *testing.M) {
 	// In-process "serve" starts the engine, which must run with classic
-	// file IO like the real daemon (fileio.go): set it and re-exec once.
-	if os.Getenv(fileIOEnv) != "classic" {
-		os.Setenv(fileIOEnv, "classic")
-		exe, err := os.Executable()
-		if err == nil {
-			err = syscall.Exec(exe, os.Args, os.Environ())
-		}
-		fmt.Fprintln(os.Stderr, "re-exec with classic file IO:", err)
-		os.Exit(2)
-	}
+	// file IO like the real daemon (fileio.go).
+	enginetest.ClassicFileIO()
 	code := m.Run()
 	cleanupBinary()
 	os.Exit(code)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,13 +54,14 @@ func Logger(t testing.TB) *slog.Logger {
 	if os.Getenv("HEARTH_TEST_DEBUG") != "" {
 		lvl = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(slog.NewTextHandler(TestWriter{t}, &slog.HandlerOptions{Level: lvl}))
 }
 
-type testWriter struct{ t testing.TB }
+// TestWriter writes each line it is given to the test log.
+type TestWriter struct{ T testing.TB }
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+func (w TestWriter) Write(p []byte) (int, error) {
+	w.T.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
 
@@ -227,4 +229,22 @@ func WaitFor(t testing.TB, e *engine.Engine, ref string, timeout time.Duration, 
 // Complete is a WaitFor condition: every wanted byte verified.
 func Complete(tt engine.Torrent) bool {
 	return tt.HasMetadata && tt.Done == tt.WantedSize && tt.WantedSize > 0
+}
+
+// ClassicFileIO makes the test binary run anacrolix/torrent with classic
+// file IO, as the daemon does (cmd/hearth/fileio.go). The library reads
+// the variable in a package init, so this sets it and re-executes the test
+// binary once; call it first thing in TestMain.
+func ClassicFileIO() {
+	const key = "TORRENT_STORAGE_DEFAULT_FILE_IO"
+	if os.Getenv(key) == "classic" {
+		return
+	}
+	os.Setenv(key, "classic")
+	exe, err := os.Executable()
+	if err == nil {
+		err = syscall.Exec(exe, os.Args, os.Environ())
+	}
+	fmt.Fprintln(os.Stderr, "re-exec with classic file IO:", err)
+	os.Exit(2)
 }
