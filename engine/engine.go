@@ -97,6 +97,9 @@ type tor struct {
 	piecesDone int
 
 	lastDiskCheck time.Time
+	// unchecked counts pieces whose completion is not known yet: the
+	// library hashes them when it opens a torrent (data already on disk).
+	unchecked int
 }
 
 // New starts an engine and brings back every torrent saved in the store.
@@ -627,7 +630,11 @@ func (e *Engine) verified(tr *tor) ([]int64, int) {
 	}
 	bm := make([]bool, tr.info.NumPieces())
 	i := 0
+	tr.unchecked = 0
 	for _, run := range tr.t.PieceStateRuns() {
+		if !run.Ok {
+			tr.unchecked += run.Length
+		}
 		if run.Complete {
 			for j := i; j < i+run.Length && j < len(bm); j++ {
 				bm[j] = true

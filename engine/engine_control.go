@@ -587,7 +587,7 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 	switch {
 	case r.Error != "":
 		t.State = StateError
-	case tr.checking:
+	case tr.checking, tr.t != nil && tr.info != nil && tr.unchecked > 0:
 		t.State = StateChecking
 	case r.Paused || r.Finished:
 		t.State = StateStopped
