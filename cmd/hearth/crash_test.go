@@ -68,6 +68,13 @@ func (d *daemonProc) kill9() {
 // again, and after the last restart the download completes with the
 // right bytes.
 func TestCrashKill9(t *testing.T) {
+	// bbolt is the store of 32-bit devices; both must keep what they acknowledged.
+	for _, backend := range []string{"badger", "bbolt"} {
+		t.Run(backend, func(t *testing.T) { crashKill9(t, "HEARTH_STORE_BACKEND="+backend) })
+	}
+}
+
+func crashKill9(t *testing.T, storeEnv string) {
 	seedDir := t.TempDir()
 	content := filepath.Join(seedDir, "content")
 	torrentFile := filepath.Join(seedDir, "crash.torrent")
@@ -80,7 +87,7 @@ func TestCrashKill9(t *testing.T) {
 	seedPeer := fmt.Sprintf("127.0.0.1:%d", seeder.stats().PeerPort)
 
 	dataDir := t.TempDir()
-	d := startDaemonProc(t, dataDir)
+	d := startDaemonProc(t, dataDir, storeEnv)
 	// About 6 s for the whole download: room to kill it at random moments.
 	d.mustCLI("set", "--global", "--down-limit", "2000")
 	d.mustCLI("add", "--peer", seedPeer, torrentFile)
@@ -107,7 +114,10 @@ func TestCrashKill9(t *testing.T) {
 			t.Logf("round %d: download finished before the kill", round)
 		}
 
-		d = startDaemonProc(t, dataDir)
+		d = startDaemonProc(t, dataDir, storeEnv)
+		if got := d.stats().Store; "HEARTH_STORE_BACKEND="+got != storeEnv {
+			t.Fatalf("daemon runs store %q, want %s", got, storeEnv)
+		}
 		after := d.torrent(ih)
 		if after.Done < before.Done {
 			t.Fatalf("round %d: %d verified bytes before kill -9, %d after restart: verified pieces were lost", round, before.Done, after.Done)

@@ -116,11 +116,12 @@ func freePort(t *testing.T) int {
 }
 
 // startDaemonProc runs "hearth serve" on dataDir and waits until its API answers.
-func startDaemonProc(t *testing.T, dataDir string) *daemonProc {
+// Extra env entries (KEY=VALUE) are added to the daemon's environment.
+func startDaemonProc(t *testing.T, dataDir string, env ...string) *daemonProc {
 	t.Helper()
 	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cmd := exec.Command(hearthBinary(t), "serve", "--data-dir", dataDir, "--listen", listen, "--peer-port", "0")
-	cmd.Env = daemonEnv(dataDir)
+	cmd.Env = append(daemonEnv(dataDir), env...)
 	d := &daemonProc{t: t, cmd: cmd, api: "http://" + listen, logs: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = d.logs, d.logs
 	if err := cmd.Start(); err != nil {
