@@ -150,7 +150,7 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestHostCheck(t *testing.T) {
-	h := NewHandler(Options{Version: VersionInfo{Version: "x"}, AllowedHosts: []string{"hearth.lan"}, Logger: testLogger(t)})
+	h := NewHandler(Options{Version: VersionInfo{Version: "x"}, AllowedHosts: []string{"hearth.lan"}, Logger: enginetest.Logger(t)})
 	tests := []struct {
 		host string
 		want int

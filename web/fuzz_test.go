@@ -12,6 +12,7 @@ import (
 
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/enginetest"
 )
 
 // fenced is the real engine behind a fence for the fuzzer: random requests
@@ -103,7 +104,7 @@ func FuzzAPI(f *testing.F) {
 	fetch := func(ctx context.Context, url string) ([]byte, error) {
 		return []byte("<html>no torrents here</html>"), nil // never the network
 	}
-	h := NewHandler(Options{Engine: fenced{Engine: e, dir: dir}, Logger: testLogger(f), Fetch: fetch,
+	h := NewHandler(Options{Engine: fenced{Engine: e, dir: dir}, Logger: enginetest.Logger(f), Fetch: fetch,
 		Config: func() []config.Entry { return nil }})
 
 	f.Fuzz(func(t *testing.T, method, path, ct string, body []byte) {

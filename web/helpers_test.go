@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,7 +20,6 @@ import (
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/enginetest"
-	"github.com/hearth-media/hearth/engine/store"
 )
 
 func TestMain(m *testing.M) {
@@ -29,45 +27,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testLogger writes to the test log: warnings and up, or everything with
-// HEARTH_TEST_DEBUG=1.
-func testLogger(t testing.TB) *slog.Logger { return enginetest.Logger(t) }
-
-// startEngine runs a real engine that only ever talks to loopback: no DHT,
-// no UPnP, peer port picked by the OS. It is closed when the test ends.
+// startEngine runs a real engine that only ever talks to loopback (see
+// enginetest.StartNode); it returns the engine and its data dir.
 func startEngine(t testing.TB) (*engine.Engine, string) {
 	t.Helper()
-	dir := t.TempDir()
-	c, err := config.Default("desktop")
-	if err != nil {
-		t.Fatalf("config.Default: %v", err)
-	}
-	c.DataDir = dir
-	c.Torrent.PeerPort = 0
-	c.Torrent.DHT = false
-	c.Torrent.PortForwarding = false
-	c.Torrent.IPv6 = false
-	c.Torrent.DownloadDir = filepath.Join(dir, "downloads")
-	c.Queue.MaxDownloads = 0
-	c.Queue.MaxSeeds = 0
-	st, err := store.Open(store.Options{Dir: filepath.Join(dir, "state"), Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	e, err := engine.New(engine.Options{Config: c, Store: st, Logger: testLogger(t)})
-	if err != nil {
-		st.Close()
-		t.Fatalf("start engine: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := e.Close(); err != nil {
-			t.Errorf("close engine: %v", err)
-		}
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return e, dir
+	n := enginetest.StartNode(t, enginetest.NodeOptions{})
+	return n.Engine, n.Dir
 }
 
 // daemon is an API server over a real engine.
@@ -83,7 +48,7 @@ func startDaemon(t testing.TB, tweak ...func(*Options)) *daemon {
 	e, dir := startEngine(t)
 	o := Options{
 		Engine:  e,
-		Logger:  testLogger(t),
+		Logger:  enginetest.Logger(t),
 		Version: VersionInfo{Version: "test", Commit: "abc", GoVersion: "go", OS: "linux", Arch: "amd64", Backends: []string{"bbolt"}},
 		Config: func() []config.Entry {
 			return []config.Entry{{Key: "listen", Value: "127.0.0.1:9091", Source: config.Source{Kind: config.SourceFlag, Detail: "--listen"}, Help: "address"}}
