@@ -161,18 +161,31 @@ func startDaemonProc(t *testing.T, dataDir string, env ...string) *daemonProc {
 // stop sends SIGTERM and expects a clean exit.
 func (d *daemonProc) stop() {
 	d.t.Helper()
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		d.t.Fatal(err)
+	if !terminate(d.t, d.cmd.Process, d.done) {
+		d.t.FailNow()
+	}
+}
+
+// terminate sends SIGTERM to a hearth daemon and expects exit 0 within
+// 30 s (it kills it otherwise). It reports problems with t.Errorf and
+// returns false when the daemon had to be killed or could not be signalled.
+func terminate(t testing.TB, p *os.Process, done <-chan error) bool {
+	t.Helper()
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Errorf("signal hearth serve: %v", err)
+		return false
 	}
 	select {
-	case err := <-d.done:
+	case err := <-done:
 		if err != nil {
-			d.t.Errorf("hearth serve after SIGTERM: %v, want exit 0", err)
+			t.Errorf("hearth serve after SIGTERM: %v, want exit 0", err)
 		}
+		return true
 	case <-time.After(30 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.done
-		d.t.Fatalf("hearth serve did not stop within 30 s of SIGTERM")
+		p.Kill()
+		<-done
+		t.Errorf("hearth serve did not stop within 30 s of SIGTERM")
+		return false
 	}
 }
 

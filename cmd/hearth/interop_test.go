@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -232,19 +231,7 @@ func (d *nsDaemon) stop() (peakRSS int64) {
 	if err != nil {
 		d.t.Errorf("peak RSS of hearth serve: %v", err)
 	}
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		d.t.Fatal(err)
-	}
-	select {
-	case err := <-d.done:
-		if err != nil {
-			d.t.Errorf("hearth serve after SIGTERM: %v, want exit 0", err)
-		}
-	case <-time.After(30 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.done
-		d.t.Errorf("hearth serve did not stop within 30 s of SIGTERM")
-	}
+	terminate(d.t, d.cmd.Process, d.done)
 	return peakRSS
 }
 
