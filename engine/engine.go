@@ -329,10 +329,6 @@ func fileDoneFromBitmap(info *metainfo.Info, bm []bool) ([]int64, int) {
 		n++
 		ps := int64(p) * pl
 		pe := min(ps+pl, total)
-		for fi > 0 && fileStart > ps { // never happens with ascending p, kept for safety
-			fi--
-			fileStart -= files[fi].Length
-		}
 		for fi < len(files) && fileStart+files[fi].Length <= ps {
 			fileStart += files[fi].Length
 			fi++

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -108,20 +109,7 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 		}
 		return e.snapshot(tr, true), true, nil
 	}
-	tr := &tor{lim: newLimits()}
-	if infoBytes != nil {
-		if err := tr.setInfo(infoBytes); err != nil {
-			return Torrent{}, false, &InputError{Msg: "bad torrent file", Err: err}
-		}
-		if nf := len(tr.info.UpvertedFiles()); req.Files != nil {
-			for _, i := range req.Files {
-				if i >= nf {
-					return Torrent{}, false, inputErrorf("file index %d out of range: the torrent has %d files", i, nf)
-				}
-			}
-		}
-	}
-	tr.rec = record{
+	tr := &tor{lim: newLimits(), rec: record{
 		InfoHash:     ih,
 		Name:         name,
 		Trackers:     trackers,
@@ -132,15 +120,17 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 		Options:      TorrentOptions{SeedRatio: -1, SeedIdle: -1},
 		QueuePos:     len(e.byID),
 		AddedAt:      time.Now().UTC(),
-	}
-	if tr.info != nil {
-		// setInfo ran before the selection was known.
-		tr.rec.Wanted = nil
+	}}
+	if infoBytes != nil {
+		// After the record: setInfo applies its file selection.
 		if err := tr.setInfo(infoBytes); err != nil {
-			return Torrent{}, false, err
+			return Torrent{}, false, &InputError{Msg: "bad torrent file", Err: err}
 		}
-		if name == "" {
-			tr.rec.Name = tr.info.BestName()
+		nf := len(tr.rec.Wanted)
+		for _, i := range req.Files {
+			if i >= nf {
+				return Torrent{}, false, inputErrorf("file index %d out of range: the torrent has %d files", i, nf)
+			}
 		}
 	}
 	if tr.rec.Name == "" {
@@ -250,7 +240,7 @@ func removeData(dir string, info *metainfo.Info) error {
 		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}
-		for d := parentDir(p); len(d) > len(root); d = parentDir(d) {
+		for d := filepath.Dir(p); len(d) > len(root); d = filepath.Dir(d) {
 			dirs[d] = true
 		}
 	}

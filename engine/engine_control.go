@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -429,22 +432,9 @@ func (e *Engine) SetSettings(p SettingsPatch) (Settings, error) {
 	if p.DownloadDir != nil {
 		s.DownloadDir = kv[settingKeys.dir]
 	}
-	e.log.Info("settings changed", "settings", strings.Join(sortedKeys(kv), ","))
+	e.log.Info("settings changed", "settings", strings.Join(slices.Sorted(maps.Keys(kv)), ","))
 	e.schedule(time.Now())
 	return e.settings, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 func readRuntime(r store.Reader) (map[string]string, error) {
@@ -611,11 +601,11 @@ func magnetOf(r record) string {
 	b.WriteString(r.InfoHash)
 	if r.Name != "" && r.Name != r.InfoHash {
 		b.WriteString("&dn=")
-		b.WriteString(queryEscape(r.Name))
+		b.WriteString(url.QueryEscape(r.Name))
 	}
 	for _, tr := range r.Trackers {
 		b.WriteString("&tr=")
-		b.WriteString(queryEscape(tr))
+		b.WriteString(url.QueryEscape(tr))
 	}
 	return b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"math"
-	"sync"
 
 	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent/metainfo"
@@ -170,8 +169,8 @@ func (r limitedReader) ReadAt(b []byte, off int64) (int, error) {
 }
 
 // rateMeter turns byte counters sampled at ticks into a smoothed rate.
+// Callers hold Engine.mu.
 type rateMeter struct {
-	mu   sync.Mutex
 	last int64
 	rate float64
 	init bool
@@ -179,8 +178,6 @@ type rateMeter struct {
 
 // sample records the counter value after dt seconds and returns bytes/s.
 func (m *rateMeter) sample(total int64, dt float64) int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !m.init || dt <= 0 || total < m.last {
 		m.last, m.init, m.rate = total, true, 0
 		return 0
@@ -196,7 +193,5 @@ func (m *rateMeter) sample(total int64, dt float64) int64 {
 }
 
 func (m *rateMeter) get() int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	return int64(math.Round(m.rate))
 }
