@@ -46,6 +46,10 @@ type Options struct {
 	// DHTNodes, when set, replaces config's bootstrap nodes (tests run a
 	// private DHT on loopback).
 	DHTNodes []string
+	// ConfigureDHT, when set, adjusts the DHT node's config before it
+	// starts (channels bound its BEP 44 item store and give it its own send
+	// limiter). Unused when the DHT is off.
+	ConfigureDHT func(*dht.ServerConfig)
 }
 
 // Engine is safe for concurrent use.
@@ -195,6 +199,9 @@ func (e *Engine) clientConfig(opts Options, base *slog.Logger) (*torrent.ClientC
 				return addrs, nil
 			}
 		}
+	}
+	if opts.ConfigureDHT != nil {
+		cc.ConfigureAnacrolixDhtServer = opts.ConfigureDHT
 	}
 	cc.NoDefaultPortForwarding = !c.Torrent.PortForwarding
 	cc.DisableUTP = !c.Torrent.UTP
@@ -845,4 +852,15 @@ func absDir(dir string) (string, error) {
 		return "", inputErrorf("download folder %q must be an absolute path", dir)
 	}
 	return filepath.Clean(dir), nil
+}
+
+// DHT returns the engine's IPv4 DHT node, or nil when the DHT is off.
+// Channels use it for BEP 44 gets and puts; it is closed with the engine.
+func (e *Engine) DHT() *dht.Server {
+	for _, s := range e.cl.DhtServers() {
+		if w, ok := s.(torrent.AnacrolixDhtServerWrapper); ok {
+			return w.Server
+		}
+	}
+	return nil
 }
