@@ -23,12 +23,14 @@ type Config struct {
 	// Listen is the HOST:PORT of the web UI and API.
 	Listen string `key:"listen" help:"address of the web UI and API (HOST:PORT)"`
 
-	Log     Log     `key:"log"`
-	Torrent Torrent `key:"torrent"`
-	Limits  Limits  `key:"limits"`
-	Queue   Queue   `key:"queue"`
-	Store   Store   `key:"store"`
-	Memory  Memory  `key:"memory"`
+	Log      Log      `key:"log"`
+	Torrent  Torrent  `key:"torrent"`
+	Limits   Limits   `key:"limits"`
+	Queue    Queue    `key:"queue"`
+	Store    Store    `key:"store"`
+	Memory   Memory   `key:"memory"`
+	Access   Access   `key:"access"`
+	Channels Channels `key:"channels"`
 }
 
 // Log configures logging.
@@ -73,6 +75,9 @@ type Torrent struct {
 	UnverifiedMiB int `key:"unverified_mib" help:"downloaded data not yet hashed, per torrent (MiB)"`
 	// Hashers is how many pieces a torrent hashes at once.
 	Hashers int `key:"hashers" help:"pieces hashed at once per torrent"`
+	// IncompleteDir, when set, holds torrents while they download; they
+	// move to their download folder when complete.
+	IncompleteDir string `key:"incomplete_dir" help:"folder for unfinished downloads, moved to download_dir when complete (empty = off)"`
 	// ReadAheadKiB is the read-ahead window when streaming a file.
 	ReadAheadKiB int `key:"read_ahead_kib" help:"read-ahead window for streaming (KiB)"`
 }
@@ -81,6 +86,17 @@ type Torrent struct {
 type Limits struct {
 	DownloadKBps int `key:"download_kbps" help:"global download limit in KB/s (0 = unlimited)"`
 	UploadKBps   int `key:"upload_kbps" help:"global upload limit in KB/s (0 = unlimited)"`
+	// Alternative ("turtle") limits apply instead while AltEnabled is on,
+	// or during the schedule when AltScheduled is on.
+	AltDownloadKBps int  `key:"alt_download_kbps" help:"alternative download limit in KB/s (0 = unlimited)"`
+	AltUploadKBps   int  `key:"alt_upload_kbps" help:"alternative upload limit in KB/s (0 = unlimited)"`
+	AltEnabled      bool `key:"alt_enabled" help:"use the alternative limits now"`
+	AltScheduled    bool `key:"alt_scheduled" help:"use the alternative limits between alt_begin and alt_end on alt_days"`
+	// AltBegin and AltEnd are local times HH:MM; an end before the begin spans midnight.
+	AltBegin string `key:"alt_begin" help:"start of the alternative-limits period (HH:MM, local time)"`
+	AltEnd   string `key:"alt_end" help:"end of the alternative-limits period (HH:MM, local time)"`
+	// AltDays is all, weekdays, weekend, or a comma list of mon…sun.
+	AltDays string `key:"alt_days" help:"days of the schedule: all, weekdays, weekend or a list like mon,wed,sat"`
 }
 
 // Queue decides how many torrents run at once and when seeding stops.
@@ -111,4 +127,32 @@ type Store struct {
 type Memory struct {
 	// LimitMiB is the Go runtime soft memory limit (GOMEMLIMIT); 0 = none.
 	LimitMiB int `key:"limit_mib" help:"Go soft memory limit (MiB, 0 = none)"`
+}
+
+// Access decides who may control the daemon through its web UI, API and
+// Transmission RPC.
+type Access struct {
+	// TrustLoopback lets callers on the device itself in without credentials.
+	TrustLoopback bool `key:"trust_loopback" help:"callers on this device (loopback) need no password or pairing"`
+	// AllowedHosts are extra names the Host header may carry (besides IP
+	// literals, localhost, the device's own names and *.local), against DNS rebinding.
+	AllowedHosts []string `key:"allowed_hosts" help:"extra host names clients may use to reach the device (comma separated)"`
+	// Clients, when set, is the only addresses (IPs or CIDRs) that may connect at all.
+	Clients []string `key:"clients" help:"client addresses allowed to connect, IPs or CIDRs (comma separated; empty = any, credentials still required)"`
+	// Pairing lets phones and TVs ask to pair (the owner confirms with a code or the button).
+	Pairing bool `key:"pairing" help:"let phones and TVs ask to pair with a code shown on the device"`
+}
+
+// Channels configures publishing and following BEP 46 channels.
+type Channels struct {
+	// PollInterval is how often a subscription asks the DHT for a new version (jittered).
+	PollInterval time.Duration `key:"poll_interval" help:"how often subscriptions look for a new version"`
+	// Republish is how often the latest signed item of each channel is put into the DHT again.
+	Republish time.Duration `key:"republish" help:"how often channel items are put into the DHT again (they expire)"`
+	// DHTItems caps the BEP 44 items this node stores for others.
+	DHTItems int `key:"dht_items" help:"DHT items stored for other nodes at most (bounds memory)"`
+	// LAN finds other Hearth devices on the local network for channels (mDNS).
+	LAN bool `key:"lan" help:"sync channels directly with Hearth devices on the local network"`
+	// KeepRemoved keeps files the publisher removed (per subscription it can be changed).
+	KeepRemoved bool `key:"keep_removed" help:"keep files a channel's publisher removed (default for new subscriptions)"`
 }

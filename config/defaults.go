@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // DefaultProfile applies when no flag, environment variable or file names one.
@@ -45,6 +46,18 @@ func defaults(profile string, getenv func(string) string) (*Config, error) {
 			IPv6: true,
 		},
 		Store: Store{Backend: "auto"}, // badger on 64-bit CPUs, bbolt on 32-bit (badger loses data there)
+		Limits: Limits{
+			AltDownloadKBps: 50, AltUploadKBps: 50, // Transmission's turtle defaults
+			AltBegin: "09:00", AltEnd: "17:00", AltDays: "all",
+		},
+		Access: Access{TrustLoopback: true, Pairing: true},
+		Channels: Channels{
+			PollInterval: 15 * time.Minute, // a family channel changes a few times a day; DHT lookups cost a few KB each
+			Republish:    time.Hour,        // BEP 44 nodes drop items after about 2 hours
+			DHTItems:     1000,
+			LAN:          true,
+			KeepRemoved:  true, // a publisher's mistake must not delete a subscriber's photos
+		},
 	}
 	// The numbers below size the engine's buffers and the state store. The
 	// anacrolix defaults (50 conns, 25/100 half-open, 500/50 peers, 1 MiB
@@ -70,6 +83,7 @@ func defaults(profile string, getenv func(string) string) (*Config, error) {
 		c.Store.ValueLogMiB = 8          // the value log is memory-mapped; small files keep RSS small
 		c.Store.BlockCacheMiB = 0        // state is small and read at start-up; a cache would only cost RAM
 		c.Memory.LimitMiB = 40           // soft GC target inside 64 MB, leaving room for the OS and routing
+		c.Channels.DHTItems = 200        // ≤ 1000 bytes each plus keys: well under 1 MiB
 	case "nas":
 		// 256 MB or more, disks, on 24/7, serving media to the house: room
 		// for more peers and a bigger read-ahead, still far from a desktop.

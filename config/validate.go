@@ -100,9 +100,17 @@ var rules = map[string]rule{
 	"torrent.unverified_mib":     intRange(1, math.MaxInt),
 	"torrent.hashers":            intRange(1, 64),
 	"torrent.read_ahead_kib":     intRange(0, math.MaxInt),
+	"torrent.incomplete_dir":     path(true),
 
-	"limits.download_kbps": intRange(0, math.MaxInt),
-	"limits.upload_kbps":   intRange(0, math.MaxInt),
+	"limits.download_kbps":     intRange(0, math.MaxInt),
+	"limits.upload_kbps":       intRange(0, math.MaxInt),
+	"limits.alt_download_kbps": intRange(0, math.MaxInt),
+	"limits.alt_upload_kbps":   intRange(0, math.MaxInt),
+	"limits.alt_enabled":       anyValue,
+	"limits.alt_scheduled":     anyValue,
+	"limits.alt_begin":         clock,
+	"limits.alt_end":           clock,
+	"limits.alt_days":          days,
 
 	"queue.max_downloads": intRange(0, math.MaxInt),
 	"queue.max_seeds":     intRange(0, math.MaxInt),
@@ -117,6 +125,108 @@ var rules = map[string]rule{
 	"store.block_cache_mib": intRange(0, math.MaxInt),
 
 	"memory.limit_mib": intRange(0, math.MaxInt),
+
+	"access.trust_loopback": anyValue,
+	"access.allowed_hosts":  each(hostName),
+	"access.clients":        each(ipOrCIDR),
+	"access.pairing":        anyValue,
+
+	"channels.poll_interval": durationMin(time.Second),
+	"channels.republish":     durationMin(time.Minute),
+	"channels.dht_items":     intRange(0, math.MaxInt),
+	"channels.lan":           anyValue,
+	"channels.keep_removed":  anyValue,
+}
+
+// clock checks a local time of day, HH:MM.
+func clock(_ *Config, v reflect.Value) string {
+	if _, err := ParseClock(v.String()); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// ParseClock turns "HH:MM" into minutes after midnight.
+func ParseClock(s string) (int, error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil || len(s) != 5 {
+		return 0, fmt.Errorf("%q is not a time of day HH:MM (00:00-23:59)", s)
+	}
+	return t.Hour()*60 + t.Minute(), nil
+}
+
+// dayNames are in time.Weekday order.
+var dayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+func days(_ *Config, v reflect.Value) string {
+	if _, err := ParseDays(v.String()); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// ParseDays turns "all", "weekdays", "weekend" or a comma list of day names
+// (sun, mon, …) into a bit mask, bit i for time.Weekday(i) — the mask
+// Transmission calls alt-speed-time-day.
+func ParseDays(s string) (int, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "all":
+		return 0x7f, nil
+	case "weekdays":
+		return 0x3e, nil
+	case "weekend":
+		return 0x41, nil
+	}
+	mask := 0
+	for d := range strings.SplitSeq(s, ",") {
+		i := slices.Index(dayNames, strings.ToLower(strings.TrimSpace(d)))
+		if i < 0 {
+			return 0, fmt.Errorf("%q is not all, weekdays, weekend or a list of sun, mon, tue, wed, thu, fri, sat", s)
+		}
+		mask |= 1 << i
+	}
+	return mask, nil
+}
+
+// FormatDays is the inverse of ParseDays.
+func FormatDays(mask int) string {
+	switch mask & 0x7f {
+	case 0x7f:
+		return "all"
+	case 0x3e:
+		return "weekdays"
+	case 0x41:
+		return "weekend"
+	}
+	var names []string
+	for i, n := range dayNames {
+		if mask&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+func hostName(_ *Config, v reflect.Value) string {
+	h := v.String()
+	if strings.HasPrefix(h, "*.") {
+		h = h[2:]
+	}
+	if !validHostname(h) {
+		return fmt.Sprintf("%q is not a host name", v.String())
+	}
+	return ""
+}
+
+func ipOrCIDR(_ *Config, v reflect.Value) string {
+	s := v.String()
+	if net.ParseIP(s) != nil {
+		return ""
+	}
+	if _, _, err := net.ParseCIDR(s); err == nil {
+		return ""
+	}
+	return fmt.Sprintf("%q is not an IP address or CIDR like 192.168.1.0/24", s)
 }
 
 func anyValue(*Config, reflect.Value) string { return "" }

@@ -101,3 +101,38 @@ func TestValidateBadgerOn32Bit(t *testing.T) {
 		t.Errorf("auto on 32-bit: problems = %v, want none", p)
 	}
 }
+
+func TestParseClockAndDays(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{{"00:00", 0, true}, {"23:59", 1439, true}, {"09:30", 570, true}, {"24:00", 0, false}, {"9:30", 0, false}, {"", 0, false}, {"12:60", 0, false}} {
+		got, err := ParseClock(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseClock(%q) = %d, %v, want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+	for _, tc := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{{"all", 127, true}, {"weekdays", 62, true}, {"weekend", 65, true}, {"mon,wed", 10, true}, {"Sun", 1, true}, {"funday", 0, false}, {"", 0, false}} {
+		got, err := ParseDays(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseDays(%q) = %d, %v, want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+		if tc.ok && mustParseDays(t, FormatDays(got)) != got {
+			t.Errorf("FormatDays(%d) = %q does not parse back", got, FormatDays(got))
+		}
+	}
+}
+
+func mustParseDays(t *testing.T, s string) int {
+	t.Helper()
+	m, err := ParseDays(s)
+	if err != nil {
+		t.Fatalf("ParseDays(%q): %v", s, err)
+	}
+	return m
+}
