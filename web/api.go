@@ -18,6 +18,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/link"
+	"github.com/hearth-media/hearth/web/access"
 )
 
 // Engine is what the API needs from the engine. *engine.Engine implements
@@ -78,10 +80,19 @@ type Options struct {
 	// Fetch downloads a .torrent for URL adds; nil uses link.Fetch with a
 	// client that gives up after 30 s.
 	Fetch func(ctx context.Context, url string) ([]byte, error)
-	// AllowedHosts are host names (besides IP literals and localhost) that
-	// requests may carry in their Host header. The check defeats DNS
-	// rebinding: a web page cannot reach the API through a name it controls.
+	// AllowedHosts are host names (besides IP literals, localhost and
+	// *.local) that requests may carry in their Host header; "*.suffix"
+	// allows every name under suffix. The check defeats DNS rebinding: a
+	// web page cannot reach the API through a name it controls.
 	AllowedHosts []string
+	// Access checks credentials and runs pairing (see auth.go). Nil means
+	// no access control at all: every caller is trusted. serve always sets it.
+	Access *access.Controller
+	// TrustLoopback lets loopback callers in without credentials.
+	TrustLoopback bool
+	// Clients, when not empty, are the only addresses that may connect
+	// (403 otherwise, like Transmission's rpc-whitelist); loopback always may.
+	Clients []netip.Prefix
 }
 
 // Size limits of request bodies.
@@ -99,7 +110,12 @@ type api struct {
 	config       func() []config.Entry
 	fetch        func(ctx context.Context, url string) ([]byte, error)
 	allowedHosts map[string]bool
+	hostPatterns []string // "*.suffix" entries of AllowedHosts
 	mux          *http.ServeMux
+
+	access        *access.Controller
+	trustLoopback bool
+	clients       []netip.Prefix
 }
 
 // NewHandler returns the API handler. It answers /api/v1/… and 404s
@@ -117,9 +133,17 @@ func NewHandler(opts Options) http.Handler {
 		fetch:        opts.Fetch,
 		allowedHosts: map[string]bool{},
 		mux:          http.NewServeMux(),
+
+		access:        opts.Access,
+		trustLoopback: opts.TrustLoopback,
+		clients:       opts.Clients,
 	}
 	for _, h := range opts.AllowedHosts {
-		a.allowedHosts[strings.ToLower(h)] = true
+		h = strings.ToLower(h)
+		if strings.HasPrefix(h, "*.") {
+			a.hostPatterns = append(a.hostPatterns, h)
+		}
+		a.allowedHosts[h] = true
 	}
 	if a.fetch == nil {
 		client := &http.Client{Timeout: 30 * time.Second}
@@ -134,7 +158,7 @@ func NewHandler(opts Options) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, errorf(http.StatusForbidden, "cross-origin request refused"))
 	}))
-	return a.recoverer(a.logRequests(a.checkHost(cop.Handler(http.HandlerFunc(a.dispatch)))))
+	return a.recoverer(a.logRequests(a.checkClient(a.checkHost(a.authenticate(cop.Handler(http.HandlerFunc(a.dispatch)))))))
 }
 
 func (a *api) routes() {
@@ -154,6 +178,7 @@ func (a *api) routes() {
 	m.Handle("GET /api/v1/settings", a.h(a.getSettings))
 	m.Handle("PATCH /api/v1/settings", a.h(a.patchSettings))
 	m.Handle("GET /api/v1/config", a.h(a.getConfig))
+	a.accessRoutes()
 }
 
 // allMethods are tried to tell a 405 from a 404.
@@ -199,7 +224,7 @@ func (a *api) h(fn handlerFunc) http.Handler {
 func (a *api) checkHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !a.hostAllowed(r.Host) {
-			writeError(w, r, a.log, errorf(http.StatusMisdirectedRequest, "host %q is not allowed: use an IP address or localhost", r.Host))
+			writeError(w, r, a.log, errorf(http.StatusMisdirectedRequest, "host %q is not allowed: use an IP address, the device's name or add it to access.allowed_hosts", r.Host))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -215,8 +240,14 @@ func (a *api) hostAllowed(hostport string) bool {
 		host = h
 	}
 	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
-	if net.ParseIP(host) != nil || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	if net.ParseIP(host) != nil || host == "localhost" || strings.HasSuffix(host, ".localhost") ||
+		strings.HasSuffix(host, ".local") {
 		return true
+	}
+	for _, p := range a.hostPatterns {
+		if hostMatches(p, host) {
+			return true
+		}
 	}
 	return a.allowedHosts[host]
 }

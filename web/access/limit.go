@@ -1,0 +1,107 @@
+package access
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// limiter is a set of token buckets, one per client address, that failed
+// attempts (a wrong password, code or token) drain. A client whose bucket
+// is empty is refused before anything is checked, so guessing costs the
+// guesser time, not the device CPU.
+//
+// Memory is bounded: at most max addresses have a bucket of their own.
+// When the map is full, buckets that have refilled (which carry no
+// information) are dropped; if none has, new addresses share one overflow
+// bucket. Evicting a drained bucket would hand its owner a fresh one, so
+// that never happens.
+type limiter struct {
+	burst float64       // bucket size: failures allowed in a row
+	every time.Duration // one failure forgiven per every
+	max   int
+
+	mu       sync.Mutex
+	m        map[string]*bucket
+	overflow bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(burst int, every time.Duration, max int) *limiter {
+	return &limiter{burst: float64(burst), every: every, max: max, m: map[string]*bucket{}, overflow: bucket{tokens: float64(burst)}}
+}
+
+// refill brings b up to date at now.
+func (l *limiter) refill(b *bucket, now time.Time) {
+	if b.last.IsZero() {
+		b.tokens, b.last = l.burst, now
+		return
+	}
+	if el := now.Sub(b.last); el > 0 {
+		b.tokens = min(l.burst, b.tokens+float64(el)/float64(l.every))
+		b.last = now
+	}
+}
+
+// get returns key's bucket, refilled to now; the caller holds l.mu.
+func (l *limiter) get(key string, now time.Time) *bucket {
+	b := l.m[key]
+	if b == nil {
+		if len(l.m) >= l.max {
+			for k, o := range l.m {
+				if l.refill(o, now); o.tokens >= l.burst {
+					delete(l.m, k)
+				}
+			}
+		}
+		if len(l.m) >= l.max {
+			b = &l.overflow
+		} else {
+			b = &bucket{}
+			l.m[key] = b
+		}
+	}
+	l.refill(b, now)
+	return b
+}
+
+// allow reports whether key may try now, and if not how long until it may.
+func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.get(key, now)
+	if b.tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1-b.tokens)*float64(l.every)).Round(time.Second) + time.Second
+}
+
+// fail records a failed attempt by key.
+func (l *limiter) fail(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.get(key, now)
+	b.tokens = max(0, b.tokens-1)
+}
+
+// size returns how many addresses have a bucket of their own.
+func (l *limiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
+}
+
+// clientKey is the limiter key of an address: an IPv4 address, or the /64
+// of an IPv6 one (one host may hold a whole /64).
+func clientKey(a netip.Addr) string {
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
