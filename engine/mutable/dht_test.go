@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -220,4 +221,55 @@ func rawPut(t testing.TB, from, to *dht.Server, it mutable.Item) error {
 		V:     bencode.Bytes(it.Value),
 	}})
 	return res.ToError()
+}
+
+// A put flood from the network never grows a node's store past its cap,
+// and the items put last stay resolvable.
+func TestStoreBoundedUnderPutFlood(t *testing.T) {
+	const capItems = 10
+	nodes := mutabletest.Start(t, 4, mutabletest.Options{MaxItems: capItems})
+	var last mutable.Item
+	for i := range 60 {
+		last = sign(t, key(byte(100+i)), "", 1, byte(i))
+		put(t, nodes[0].Server, last)
+		for j, nd := range nodes {
+			if st := nd.Store.Stats(); st.Items > capItems {
+				t.Fatalf("after %d puts node %d holds %d items, cap %d", i+1, j, st.Items, capItems)
+			}
+		}
+	}
+	for j, nd := range nodes[1:] {
+		if st := nd.Store.Stats(); st.Items != capItems || st.Evicted < 40 {
+			t.Errorf("node %d: stats %+v, want %d items and ≥ 40 evicted", j+1, st, capItems)
+		}
+	}
+	got, err := mutable.Get(ctxT(t), nodes[3].Server, last.Key, nil, 0)
+	if err != nil || !sameItem(got, last) {
+		t.Errorf("Get(last put) = seq %d, %v", got.Seq, err)
+	}
+}
+
+// Queries without arguments crash anacrolix's put and announce_peer
+// handlers (v2.23.0: a nil dereference in the server's read loop, which
+// takes the whole process down). A node configured by ConfigureServer
+// drops them and keeps answering. Without the guard this test binary
+// dies.
+func TestQueryWithoutArgumentsIsDropped(t *testing.T) {
+	nodes := mutabletest.Start(t, 2, mutabletest.Options{})
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{"put", "announce_peer", "get", "find_node", "get_peers", "ping"} {
+		pkt := fmt.Appendf(nil, "d1:q%d:%s1:t2:aa1:y1:qe", len(q), q)
+		if _, err := conn.WriteTo(pkt, nodes[0].Server.Addr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let the node read them
+	res := nodes[1].Server.Ping(nodes[0].Server.Addr().(*net.UDPAddr))
+	if err := res.ToError(); err != nil {
+		t.Fatalf("ping after the bad queries: %v", err)
+	}
 }

@@ -220,9 +220,16 @@ func (s *Store) remove(el *list.Element) {
 
 var _ bep44.Store = (*Store)(nil)
 
-// DefaultSendRate is the send limit ConfigureServer gives a server when
-// no limiter is passed: the rate of anacrolix's process-wide default.
-const DefaultSendRate = 25
+// The send limit ConfigureServer gives a server when no limiter is
+// passed: anacrolix's rate (packets a second) with a bigger burst. Replies
+// go through the same limiter without waiting and are dropped when it is
+// empty; with anacrolix's burst of 25, one get and one put of our own
+// (about 25 sends on a small DHT) left a node deaf to others for a
+// second.
+const (
+	DefaultSendRate  = 25
+	DefaultSendBurst = 100
+)
 
 // ConfigureServer returns a function for engine.Options.ConfigureDHT
 // (anacrolix's ClientConfig.ConfigureAnacrolixDhtServer) that makes a
@@ -253,7 +260,7 @@ func (s *Store) Configure(c *dht.ServerConfig, limiter *rate.Limiter) {
 	c.Store = s
 	c.Exp = s.exp
 	if limiter == nil {
-		limiter = rate.NewLimiter(DefaultSendRate, DefaultSendRate)
+		limiter = rate.NewLimiter(DefaultSendRate, DefaultSendBurst)
 	}
 	c.SendLimiter = limiter
 	next := c.OnQuery
