@@ -50,6 +50,9 @@ type Options struct {
 	// starts (channels bound its BEP 44 item store and give it its own send
 	// limiter). Unused when the DHT is off.
 	ConfigureDHT func(*dht.ServerConfig)
+	// Now returns the current local time for the alternative-limits
+	// schedule; nil means time.Now. Tests pass a fake clock.
+	Now func() time.Time
 }
 
 // Engine is safe for concurrent use.
@@ -69,13 +72,20 @@ type Engine struct {
 	downLim *rate.Limiter
 	upLim   *rate.Limiter
 
+	now func() time.Time
+
 	mu       sync.Mutex
 	closed   bool
 	byID     map[int64]*tor
 	byHash   map[string]*tor
 	settings Settings
+	alt      altState
+	removed  []removal  // recently removed torrents, oldest first
+	total    TotalStats // totals of earlier runs (stats.go)
 	// counters of torrents no longer active this session
 	sessDown, sessUp int64
+	// what removed torrents moved this session
+	goneDown, goneUp int64
 	downRate, upRate rateMeter
 }
 
@@ -93,8 +103,11 @@ type tor struct {
 	sessDown  int64 // what this activation moved, for session stats
 	sessUp    int64
 	checking  bool
+	moving    bool // SetLocation or the incomplete-dir move owns its files
+	startedAt time.Time
 	downRate  rateMeter
 	upRate    rateMeter
+	peers     peerMeters // per-connection rates while active (peers.go)
 
 	// Cached per-file verified bytes and complete-piece count while inactive.
 	fileDone   []int64
@@ -133,6 +146,10 @@ func New(opts Options) (*Engine, error) {
 		kickC:  make(chan struct{}, 1),
 		byID:   make(map[int64]*tor),
 		byHash: make(map[string]*tor),
+		now:    opts.Now,
+	}
+	if e.now == nil {
+		e.now = time.Now
 	}
 	if err := e.loadSettings(); err != nil {
 		cancel()
@@ -158,6 +175,7 @@ func New(opts Options) (*Engine, error) {
 		cancel()
 		return nil, err
 	}
+	e.loadTotals()
 	e.wg.Add(1)
 	go e.loop()
 	e.kick()
@@ -233,8 +251,9 @@ func (e *Engine) clientConfig(opts Options, base *slog.Logger) (*torrent.ClientC
 	// Explicit bursts: the library derives a zero burst from the limit,
 	// which overflows for an unlimited limiter and makes a later SetLimit
 	// panic in its rate-limited reader.
-	e.downLim = rate.NewLimiter(kbpsLimit(e.settings.DownloadKBps), 256<<10)
-	e.upLim = rate.NewLimiter(kbpsLimit(e.settings.UploadKBps), max(256<<10, cc.MaxAllocPeerRequestDataPerConn))
+	down, up := e.settings.effectiveKBps()
+	e.downLim = rate.NewLimiter(kbpsLimit(down), 256<<10)
+	e.upLim = rate.NewLimiter(kbpsLimit(up), max(256<<10, cc.MaxAllocPeerRequestDataPerConn))
 	cc.DownloadRateLimiter = e.downLim
 	cc.UploadRateLimiter = e.upLim
 	min := slog.LevelWarn
@@ -370,6 +389,7 @@ func (e *Engine) Close() error {
 			e.deactivate(tr)
 		}
 	}
+	e.saveTotals(time.Now())
 	e.mu.Unlock()
 	e.cl.Close()
 	<-e.cl.Closed()
@@ -415,7 +435,11 @@ func (e *Engine) loop() {
 			e.mu.Unlock()
 			return
 		}
+		e.altTick(e.now())
 		e.update(now, dt, measure, save)
+		if save {
+			e.saveTotals(now)
+		}
 		e.schedule(now)
 		e.mu.Unlock()
 	}
@@ -424,7 +448,7 @@ func (e *Engine) loop() {
 // update refreshes counters and completion of active torrents, and stops
 // those that reached a seeding limit. Called with e.mu held.
 func (e *Engine) update(now time.Time, dt float64, measure, save bool) {
-	var totDown, totUp int64
+	totDown, totUp := e.goneDown, e.goneUp
 	for _, tr := range e.byID {
 		if tr.t == nil {
 			totDown += tr.sessDown
@@ -439,6 +463,7 @@ func (e *Engine) update(now time.Time, dt float64, measure, save bool) {
 		if measure {
 			tr.downRate.sample(down, dt)
 			tr.upRate.sample(up, dt)
+			tr.samplePeers(dt)
 		}
 		if tr.baseUp+up > tr.rec.Uploaded || tr.baseDown+down > tr.rec.Downloaded {
 			tr.rec.LastActivity = now
@@ -459,6 +484,10 @@ func (e *Engine) update(now time.Time, dt float64, measure, save bool) {
 				tr.rec.Finished = true
 				changed = true
 				e.log.Info("seeding limit reached", "torrent", tr.rec.ID, "ratio", ratio(tr.rec, e.wantedSize(tr)))
+			}
+			if tr.rec.IncompleteDir != "" && tr.unchecked == 0 {
+				e.finishIncomplete(tr)
+				continue
 			}
 		}
 		if changed || save {
@@ -550,6 +579,9 @@ func (e *Engine) schedule(now time.Time) {
 
 // runnable says whether a torrent should be running if a slot is free.
 func (e *Engine) runnable(tr *tor) bool {
+	if tr.moving {
+		return false
+	}
 	if tr.checking {
 		return true
 	}
@@ -564,7 +596,7 @@ func (e *Engine) retryDiskFull(tr *tor, now time.Time) {
 		return
 	}
 	tr.lastDiskCheck = now
-	free, err := freeSpace(tr.rec.Dir)
+	free, err := freeSpace(tr.dataDir())
 	if err != nil {
 		return
 	}
@@ -663,12 +695,13 @@ func (e *Engine) wantedSize(tr *tor) int64 {
 
 // activate adds a torrent to the client. Called with e.mu held.
 func (e *Engine) activate(tr *tor) {
-	if err := os.MkdirAll(tr.rec.Dir, 0o755); err != nil {
+	e.placeIncomplete(tr)
+	if err := os.MkdirAll(tr.dataDir(), 0o755); err != nil {
 		e.setError(tr, fmt.Errorf("create download folder: %w", err))
 		return
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	ts := newTorrentStorage(ctx, tr.rec.Dir, e.pc, tr.lim, validateInfo)
+	ts := e.storageFor(ctx, tr)
 	ih := metainfo.NewHashFromHex(tr.rec.InfoHash)
 	t, _ := e.cl.AddTorrentOpt(torrent.AddTorrentOpts{
 		InfoHash:  ih,
@@ -676,6 +709,7 @@ func (e *Engine) activate(tr *tor) {
 		InfoBytes: tr.infoBytes,
 	})
 	tr.t, tr.actCancel = t, cancel
+	tr.startedAt = time.Now().UTC()
 	tr.baseDown, tr.baseUp = tr.rec.Downloaded, tr.rec.Uploaded
 	tr.downRate, tr.upRate = rateMeter{}, rateMeter{}
 	if tr.rec.Name != "" {
@@ -714,6 +748,7 @@ func (e *Engine) deactivate(tr *tor) {
 	tr.actCancel()
 	t.Drop()
 	tr.t = nil
+	tr.peers = peerMeters{}
 	e.refreshDone(tr)
 	e.persist(tr)
 	e.log.Debug("torrent stopped", "torrent", tr.rec.ID)
@@ -791,7 +826,7 @@ func (e *Engine) onWriteError(id int64, t *torrent.Torrent, err error) {
 func (e *Engine) setError(tr *tor, err error) {
 	msg, kind := err.Error(), errKindIO
 	if isNoSpace(err) {
-		msg, kind = "disk full: no space left in "+tr.rec.Dir, errKindDiskFull
+		msg, kind = "disk full: no space left in "+tr.dataDir(), errKindDiskFull
 	}
 	e.log.Error("torrent stopped by error", "torrent", tr.rec.ID, "err", err)
 	tr.rec.Error, tr.rec.ErrorKind = msg, kind

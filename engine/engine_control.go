@@ -57,6 +57,7 @@ func (e *Engine) change(id int64, fn func(tr *tor) error) error {
 	if err := fn(tr); err != nil {
 		return err
 	}
+	tr.edited()
 	e.persist(tr)
 	e.schedule(time.Now())
 	return nil
@@ -102,6 +103,9 @@ func (e *Engine) Remove(id int64, deleteData bool) error {
 	if err != nil {
 		return err
 	}
+	if tr.moving {
+		return errMoving(id)
+	}
 	if tr.t != nil {
 		e.deactivate(tr)
 	}
@@ -119,10 +123,13 @@ func (e *Engine) Remove(id int64, deleteData bool) error {
 	}
 	delete(e.byID, id)
 	delete(e.byHash, ih)
+	e.goneDown += tr.sessDown
+	e.goneUp += tr.sessUp
+	e.noteRemoved(id, time.Now())
 	e.renumber(e.ordered())
 	e.log.Info("torrent removed", "torrent", id, "deleteData", deleteData)
 	if deleteData {
-		if err := removeData(tr.rec.Dir, tr.info); err != nil {
+		if err := e.removeTorrentData(tr); err != nil {
 			return fmt.Errorf("delete data of torrent %d: %w", id, err)
 		}
 	}
@@ -138,6 +145,15 @@ func (e *Engine) Verify(id int64) error {
 	tr, err := e.lookup(id)
 	if err != nil {
 		return err
+	}
+	return e.verify(tr)
+}
+
+// verify starts a re-hash of tr's data. Called with e.mu held.
+func (e *Engine) verify(tr *tor) error {
+	id := tr.rec.ID
+	if tr.moving {
+		return errMoving(id)
 	}
 	if tr.info == nil {
 		return inputErrorf("torrent %d has no metadata yet: nothing to verify", id)
@@ -328,7 +344,7 @@ func (e *Engine) AddPeers(id int64, addrs []string) error {
 func (e *Engine) Settings() Settings {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.settings
+	return e.settingsView()
 }
 
 // settingKeys maps runtime settings to their config keys: the daemon loads
@@ -384,38 +400,23 @@ func (e *Engine) SetSettings(p SettingsPatch) (Settings, error) {
 		}
 		kv[settingKeys.dir] = d
 	}
+	if err := p.checkMore(kv); err != nil {
+		return Settings{}, err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return Settings{}, ErrClosed
 	}
-	if err := e.st.Update(func(tx store.Txn) error {
-		saved, err := readRuntime(tx)
-		if err != nil {
-			return err
-		}
-		for k, v := range kv {
-			saved[k] = v
-		}
-		b, err := json.Marshal(saved)
-		if err != nil {
-			return err
-		}
-		return tx.Set([]byte(keySettings), b)
-	}); err != nil {
-		return Settings{}, fmt.Errorf("save settings: %w", err)
-	}
-	if err := e.st.Sync(); err != nil {
-		return Settings{}, fmt.Errorf("save settings: %w", err)
+	if err := e.saveRuntime(kv); err != nil {
+		return Settings{}, err
 	}
 	s := &e.settings
 	if p.DownloadKBps != nil {
 		s.DownloadKBps = *p.DownloadKBps
-		e.downLim.SetLimit(kbpsLimit(s.DownloadKBps))
 	}
 	if p.UploadKBps != nil {
 		s.UploadKBps = *p.UploadKBps
-		e.upLim.SetLimit(kbpsLimit(s.UploadKBps))
 	}
 	if p.MaxDownloads != nil {
 		s.MaxDownloads = *p.MaxDownloads
@@ -432,9 +433,36 @@ func (e *Engine) SetSettings(p SettingsPatch) (Settings, error) {
 	if p.DownloadDir != nil {
 		s.DownloadDir = kv[settingKeys.dir]
 	}
+	e.applyMore(p, kv)
+	e.applyLimits()
 	e.log.Info("settings changed", "settings", strings.Join(slices.Sorted(maps.Keys(kv)), ","))
 	e.schedule(time.Now())
-	return e.settings, nil
+	return e.settingsView(), nil
+}
+
+// saveRuntime merges kv into the saved runtime settings and syncs the
+// store. Called with e.mu held.
+func (e *Engine) saveRuntime(kv map[string]string) error {
+	if err := e.st.Update(func(tx store.Txn) error {
+		saved, err := readRuntime(tx)
+		if err != nil {
+			return err
+		}
+		for k, v := range kv {
+			saved[k] = v
+		}
+		b, err := json.Marshal(saved)
+		if err != nil {
+			return err
+		}
+		return tx.Set([]byte(keySettings), b)
+	}); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	if err := e.st.Sync(); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	return nil
 }
 
 func readRuntime(r store.Reader) (map[string]string, error) {
@@ -479,7 +507,7 @@ func (e *Engine) loadSettings() error {
 		SeedIdle:     c.Queue.SeedIdle,
 		DownloadDir:  abs,
 	}
-	return nil
+	return e.loadMoreSettings()
 }
 
 // Stats returns engine-wide figures.
@@ -487,14 +515,14 @@ func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := Stats{
-		Torrents:   len(e.byID),
-		DownRate:   e.downRate.get(),
-		UpRate:     e.upRate.get(),
-		Downloaded: e.sessDown,
-		Uploaded:   e.sessUp,
-		Store:      e.st.Backend(),
-		Uptime:     time.Since(e.start).Round(time.Second),
+		Torrents: len(e.byID),
+		DownRate: e.downRate.get(),
+		UpRate:   e.upRate.get(),
+		Store:    e.st.Backend(),
+		Uptime:   time.Since(e.start).Round(time.Second),
+		Total:    e.totals(time.Now()),
 	}
+	s.Downloaded, s.Uploaded = e.sessionBytes()
 	for _, tr := range e.byID {
 		if tr.t != nil {
 			s.Active++
@@ -517,7 +545,10 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 		Name:         r.Name,
 		Error:        r.Error,
 		Dir:          r.Dir,
+		DataDir:      r.IncompleteDir,
 		Magnet:       magnetOf(r),
+		Labels:       append([]string(nil), r.Labels...),
+		Finished:     r.Finished,
 		HasMetadata:  tr.info != nil,
 		Downloaded:   r.Downloaded,
 		Uploaded:     r.Uploaded,
@@ -525,6 +556,8 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 		AddedAt:      r.AddedAt,
 		DoneAt:       r.DoneAt,
 		LastActivity: r.LastActivity,
+		StartedAt:    tr.startedAt,
+		EditedAt:     r.EditedAt,
 		Options:      r.Options,
 		ETA:          -1,
 	}
@@ -532,6 +565,7 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 	if tr.info != nil {
 		files := tr.info.UpvertedFiles()
 		done, piecesDone := e.verified(tr)
+		t.Private = tr.info.Private != nil && *tr.info.Private
 		t.PieceCount = tr.info.NumPieces()
 		t.PieceSize = tr.info.PieceLength
 		t.PiecesDone = piecesDone
@@ -547,7 +581,7 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 			}
 			if withFiles {
 				t.Files = append(t.Files, File{
-					Index: i, Path: strings.Join(f.BestPath(), "/"), Size: f.Length,
+					Index: i, Path: tr.relPath(i, &f), Size: f.Length,
 					Done: done[i], Wanted: r.Wanted[i], Priority: r.Priority[i],
 				})
 			}
@@ -566,6 +600,7 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 		t.Ratio = ratio(record{Downloaded: t.Downloaded, Uploaded: t.Uploaded}, t.WantedSize)
 		t.Peers = st.ActivePeers
 		t.Seeds = st.ConnectedSeeders
+		t.PeersSending, t.PeersReceiving = tr.peers.sending, tr.peers.receiving
 		t.DownRate = tr.downRate.get()
 		t.UpRate = tr.upRate.get()
 		if left := t.WantedSize - t.Done; left > 0 && t.DownRate > 0 {
@@ -577,6 +612,8 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 	switch {
 	case r.Error != "":
 		t.State = StateError
+	case tr.moving:
+		t.State = StateMoving
 	case tr.checking, tr.t != nil && tr.info != nil && tr.unchecked > 0:
 		t.State = StateChecking
 	case r.Paused || r.Finished:

@@ -28,6 +28,15 @@ type record struct {
 	Name     string   `json:"name"`
 	Trackers []string `json:"trackers,omitempty"`
 	Dir      string   `json:"dir"`
+	// IncompleteDir is where the data is while the torrent downloads into
+	// the incomplete folder; empty once it is in Dir.
+	IncompleteDir string   `json:"incompleteDir,omitempty"`
+	Labels        []string `json:"labels,omitempty"`
+	// Root and Paths are the on-disk names after renames (RenamePath): Root
+	// replaces the info's name, Paths[i] file i's path below the root
+	// (slash separated). Empty means the info's own names.
+	Root  string   `json:"root,omitempty"`
+	Paths []string `json:"paths,omitempty"`
 
 	// Paused is set by the user; Finished when a seeding limit stopped it.
 	Paused   bool `json:"paused,omitempty"`
@@ -52,6 +61,7 @@ type record struct {
 	AddedAt      time.Time `json:"addedAt"`
 	DoneAt       time.Time `json:"doneAt,omitzero"`
 	LastActivity time.Time `json:"lastActivity,omitzero"`
+	EditedAt     time.Time `json:"editedAt,omitzero"`
 
 	Downloaded int64 `json:"downloaded"`
 	Uploaded   int64 `json:"uploaded"`

@@ -44,6 +44,7 @@ const (
 	StateDownloading State = "downloading" // transferring wanted pieces
 	StateSeeding     State = "seeding"     // all wanted data present, uploading
 	StateError       State = "error"       // stopped by an error (see Torrent.Error), e.g. disk full
+	StateMoving      State = "moving"      // its data is moving to another folder (SetLocation, incomplete dir)
 )
 
 // Priority of a file's pieces.
@@ -88,6 +89,14 @@ type Torrent struct {
 	Dir      string `json:"dir"`
 	Magnet   string `json:"magnet"`
 
+	// DataDir is where the data is while it differs from Dir: the
+	// incomplete folder, until the download completes and moves to Dir.
+	DataDir string   `json:"dataDir,omitempty"`
+	Labels  []string `json:"labels,omitempty"`
+	// Finished means a seeding limit stopped it (State is stopped).
+	Finished bool `json:"finished,omitempty"`
+	Private  bool `json:"private,omitempty"` // BEP 27: peers only from its trackers
+
 	HasMetadata  bool      `json:"hasMetadata"`
 	Size         int64     `json:"size"`       // total of all files
 	WantedSize   int64     `json:"wantedSize"` // total of wanted files
@@ -108,6 +117,13 @@ type Torrent struct {
 	AddedAt      time.Time `json:"addedAt"`
 	DoneAt       time.Time `json:"doneAt,omitzero"`
 	LastActivity time.Time `json:"lastActivity,omitzero"`
+
+	// PeersSending and PeersReceiving count the connected peers that sent
+	// us data, or got data from us, in the last second or so.
+	PeersSending   int       `json:"peersSending"`
+	PeersReceiving int       `json:"peersReceiving"`
+	StartedAt      time.Time `json:"startedAt,omitzero"` // last time it started running, this run of the daemon
+	EditedAt       time.Time `json:"editedAt,omitzero"`  // last change by a user (state, options, files, labels, location)
 
 	Options TorrentOptions `json:"options"`
 	Files   []File         `json:"files,omitempty"`
@@ -146,17 +162,51 @@ type Settings struct {
 	SeedRatio    float64       `json:"seedRatio"`
 	SeedIdle     time.Duration `json:"seedIdle"`
 	DownloadDir  string        `json:"downloadDir"`
+	// IncompleteDir, when set, holds new downloads until they complete;
+	// then they move to their download folder.
+	IncompleteDir string `json:"incompleteDir"`
+
+	// Alternative ("turtle") limits replace DownloadKBps and UploadKBps
+	// while AltEnabled is on (0 = unlimited). With AltScheduled, the
+	// engine turns AltEnabled on at AltBegin and off at AltEnd (local
+	// time, HH:MM) on AltDays (config.ParseDays); a user may still switch
+	// it until the next of those times, as in Transmission.
+	AltDownloadKBps int    `json:"altDownloadKBps"`
+	AltUploadKBps   int    `json:"altUploadKBps"`
+	AltEnabled      bool   `json:"altEnabled"`
+	AltScheduled    bool   `json:"altScheduled"`
+	AltBegin        string `json:"altBegin"`
+	AltEnd          string `json:"altEnd"`
+	AltDays         string `json:"altDays"`
+
+	// PeerPort (0 = any free port) and Encryption (prefer, require,
+	// tolerate) are saved at once but the peer listener and handshakes are
+	// set up at start: they apply after a restart. PendingRestart names
+	// the settings whose saved value is not the one in use.
+	PeerPort       int      `json:"peerPort"`
+	Encryption     string   `json:"encryption"`
+	PendingRestart []string `json:"pendingRestart,omitempty"`
 }
 
 // SettingsPatch changes settings; nil fields stay as they are.
 type SettingsPatch struct {
-	DownloadKBps *int           `json:"downloadKBps,omitempty"`
-	UploadKBps   *int           `json:"uploadKBps,omitempty"`
-	MaxDownloads *int           `json:"maxDownloads,omitempty"`
-	MaxSeeds     *int           `json:"maxSeeds,omitempty"`
-	SeedRatio    *float64       `json:"seedRatio,omitempty"`
-	SeedIdle     *time.Duration `json:"seedIdle,omitempty"`
-	DownloadDir  *string        `json:"downloadDir,omitempty"`
+	DownloadKBps    *int           `json:"downloadKBps,omitempty"`
+	UploadKBps      *int           `json:"uploadKBps,omitempty"`
+	MaxDownloads    *int           `json:"maxDownloads,omitempty"`
+	MaxSeeds        *int           `json:"maxSeeds,omitempty"`
+	SeedRatio       *float64       `json:"seedRatio,omitempty"`
+	SeedIdle        *time.Duration `json:"seedIdle,omitempty"`
+	DownloadDir     *string        `json:"downloadDir,omitempty"`
+	IncompleteDir   *string        `json:"incompleteDir,omitempty"` // "" turns it off
+	AltDownloadKBps *int           `json:"altDownloadKBps,omitempty"`
+	AltUploadKBps   *int           `json:"altUploadKBps,omitempty"`
+	AltEnabled      *bool          `json:"altEnabled,omitempty"`
+	AltScheduled    *bool          `json:"altScheduled,omitempty"`
+	AltBegin        *string        `json:"altBegin,omitempty"`
+	AltEnd          *string        `json:"altEnd,omitempty"`
+	AltDays         *string        `json:"altDays,omitempty"`
+	PeerPort        *int           `json:"peerPort,omitempty"`
+	Encryption      *string        `json:"encryption,omitempty"`
 }
 
 // Stats are engine-wide figures.
@@ -171,4 +221,25 @@ type Stats struct {
 	PeerPort    int           `json:"peerPort"`
 	Store       string        `json:"store"`
 	Uptime      time.Duration `json:"uptime"`
+	// Total adds up every run of the daemon on this store, this one included.
+	Total TotalStats `json:"total"`
+}
+
+// TotalStats are transfer figures over every run of the daemon.
+type TotalStats struct {
+	Downloaded int64         `json:"downloaded"`
+	Uploaded   int64         `json:"uploaded"`
+	Active     time.Duration `json:"active"`   // time the daemon ran
+	Sessions   int           `json:"sessions"` // times it started
+}
+
+// Peer is one connected peer of a running torrent.
+type Peer struct {
+	Addr     string  `json:"addr"`   // host:port
+	Client   string  `json:"client"` // its client name, if it sent one
+	Source   string  `json:"source"` // how we found it: tracker, dht, pex, incoming, link, holepunch, other
+	UTP      bool    `json:"utp"`
+	Progress float64 `json:"progress"` // share of the pieces it has, 0..1
+	DownRate int64   `json:"downRate"` // bytes/s from it
+	UpRate   int64   `json:"upRate"`   // bytes/s to it
 }
