@@ -273,3 +273,104 @@ func TestQueryWithoutArgumentsIsDropped(t *testing.T) {
 		t.Fatalf("ping after the bad queries: %v", err)
 	}
 }
+
+func TestPutCAS(t *testing.T) {
+	nodes := mutabletest.Start(t, 5, mutabletest.Options{})
+	owner := key(5)
+	v2, v3 := sign(t, owner, "", 2, 2), sign(t, owner, "", 3, 3)
+	// Every node holds seq 2 (a Put may leave out the putter itself, and
+	// CAS is only sent to nodes that said they hold something).
+	for i, nd := range nodes {
+		if err := rawPut(t, nodes[(i+1)%len(nodes)].Server, nd.Server, v2); err != nil {
+			t.Fatalf("put seq 2 to node %d: %v", i, err)
+		}
+	}
+	if n, err := mutable.PutCAS(ctxT(t), nodes[1].Server, v3, 1); !errors.Is(err, mutable.ErrCASMismatch) || n != 0 {
+		t.Errorf("PutCAS(seq 3, cas 1) over seq 2 = %d, %v; want 0, ErrCASMismatch", n, err)
+	}
+	if h := holders(nodes, v3); h != 0 {
+		t.Errorf("%d nodes took seq 3 despite the CAS mismatch", h)
+	}
+	if n, err := mutable.PutCAS(ctxT(t), nodes[1].Server, v3, 2); err != nil || n == 0 {
+		t.Errorf("PutCAS(seq 3, cas 2) over seq 2 = %d, %v; want > 0, nil", n, err)
+	}
+	if got, err := mutable.Get(ctxT(t), nodes[4].Server, v3.Key, nil, 3); err != nil || got.Seq != 3 {
+		t.Errorf("Get after PutCAS = seq %d, %v; want 3", got.Seq, err)
+	}
+}
+
+func TestPutRejectsBadItems(t *testing.T) {
+	nodes := mutabletest.Start(t, 2, mutabletest.Options{})
+	it := sign(t, key(6), "", 1, 1)
+	it.Value = mutable.InfohashValue([20]byte{2}) // no longer what was signed
+	if n, err := mutable.Put(ctxT(t), nodes[0].Server, it); !errors.Is(err, mutable.ErrBadSignature) || n != 0 {
+		t.Errorf("Put(tampered) = %d, %v; want 0, ErrBadSignature", n, err)
+	}
+	if h := holders(nodes, it); h != 0 {
+		t.Errorf("%d nodes hold the tampered item", h)
+	}
+}
+
+// A lookup among nodes that never answer ends when its context does.
+func TestGetBoundedByContext(t *testing.T) {
+	getter := mutabletest.Start(t, 1, mutabletest.Options{ResendDelay: time.Minute})[0].Server
+	target := mutable.Target(pubOf(key(7)), nil)
+	for i := range 3 {
+		id := target
+		id[19] ^= byte(i + 1)
+		h := startHostile(t, id, func(map[string]any) []byte { return []byte{} }) // silent
+		mutabletest.AddNode(getter, h.addr(), h.id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := mutable.Get(ctx, getter, pubOf(key(7)), nil, 0)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, mutable.ErrNotFound) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Get = %v, want ErrNotFound and DeadlineExceeded", err)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("Get did not return after its context ended")
+	}
+}
+
+func TestGetWithoutNodes(t *testing.T) {
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dht.NewDefaultServerConfig()
+	c.Conn = conn
+	c.StartingNodes = func() ([]dht.Addr, error) { return nil, nil } // never the public routers
+	mutable.ConfigureServer(10, nil)(c)
+	s, err := dht.NewServer(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := mutable.Get(ctxT(t), s, pubOf(key(8)), nil, 0); !errors.Is(err, mutable.ErrNoNodes) {
+		t.Errorf("Get = %v, want ErrNoNodes", err)
+	}
+	if _, err := mutable.Put(ctxT(t), s, sign(t, key(8), "", 1, 1)); !errors.Is(err, mutable.ErrNoNodes) {
+		t.Errorf("Put = %v, want ErrNoNodes", err)
+	}
+}
+
+// A node's own store is part of every lookup: on a household DHT of two
+// devices, the subscriber's node is often the one holding the head.
+func TestGetAsksItself(t *testing.T) {
+	nodes := mutabletest.Start(t, 2, mutabletest.Options{ResendDelay: 200 * time.Millisecond})
+	it := sign(t, key(9), "", 1, 1)
+	if err := rawPut(t, nodes[0].Server, nodes[1].Server, it); err != nil {
+		t.Fatal(err)
+	}
+	nodes[0].Server.Close() // the only other node is gone
+	got, st, err := mutable.Lookup(ctxT(t), nodes[1].Server, it.Key, nil, 0, nil)
+	if err != nil || !sameItem(got, it) {
+		t.Fatalf("Lookup = seq %d, %v (stats %+v); want the item the node holds", got.Seq, err, st)
+	}
+}

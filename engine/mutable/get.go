@@ -8,12 +8,16 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"sync"
 
 	"github.com/anacrolix/dht/v2"
+	"github.com/anacrolix/dht/v2/int160"
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/anacrolix/dht/v2/traversal"
+	"github.com/anacrolix/dht/v2/types"
+	"github.com/anacrolix/generics"
 )
 
 // Errors of Get and Put.
@@ -143,6 +147,12 @@ func (tr *getTraversal) run(ctx context.Context) (*traversal.Operation, error) {
 		// the ones a put can go to.
 		DataFilter: func(d any) bool { _, ok := d.(nodeData); return ok },
 	})
+	// The node itself is asked too, over loopback: it may hold the item
+	// for others (on a household DHT of two devices it often does), and
+	// the traversal never learns its own address from its routing table.
+	if self, ok := selfAddr(tr.s); ok {
+		nodes = append(nodes, self)
+	}
 	op.AddNodes(nodes)
 	select {
 	case <-op.Stalled():
@@ -151,6 +161,31 @@ func (tr *getTraversal) run(ctx context.Context) (*traversal.Operation, error) {
 	op.Stop()
 	<-op.Stopped() // no query of this traversal outlives the call
 	return op, nil
+}
+
+// selfAddr is the address s can reach itself at: its listen address,
+// with loopback for an unspecified IP.
+func selfAddr(s *dht.Server) (types.AddrMaybeId, bool) {
+	ua, ok := s.Addr().(*net.UDPAddr)
+	if !ok || ua.Port == 0 {
+		return types.AddrMaybeId{}, false
+	}
+	ip, ok := netip.AddrFromSlice(ua.IP)
+	if !ok {
+		return types.AddrMaybeId{}, false
+	}
+	ip = ip.Unmap()
+	if ip.IsUnspecified() {
+		if ip.Is4() {
+			ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		} else {
+			ip = netip.IPv6Loopback()
+		}
+	}
+	return types.AddrMaybeId{
+		Addr: krpc.NodeAddrPort{AddrPort: netip.AddrPortFrom(ip, uint16(ua.Port))},
+		Id:   generics.Some(int160.FromByteArray(s.ID())),
+	}, true
 }
 
 // query asks one node. qctx ends when the traversal stops, ctx when the
