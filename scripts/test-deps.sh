@@ -17,6 +17,9 @@ DEPS=(
 	"transmission-remote transmission-cli"   # handy for debugging a test daemon by hand
 	"aria2c aria2"                           # interop peer (engine/enginetest/peers)
 	"mktorrent mktorrent"                    # bench/transfer.sh makes its torrent with it
+	"avahi-daemon avahi-daemon"              # mDNS interop: avahi in a test namespace (device/mdns)
+	"avahi-browse avahi-utils"               # avahi-browse, avahi-publish (device/mdns)
+	"dbus-daemon dbus"                       # the private bus avahi-daemon needs (device/mdns)
 )
 BENCH_DEPS=(
 	"qbittorrent-nox qbittorrent-nox" # the fast seeder bench/transfer.sh can use
