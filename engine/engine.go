@@ -32,6 +32,7 @@ import (
 
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine/completion"
+	"github.com/hearth-media/hearth/engine/mutable"
 	"github.com/hearth-media/hearth/engine/store"
 )
 
@@ -46,9 +47,10 @@ type Options struct {
 	// DHTNodes, when set, replaces config's bootstrap nodes (tests run a
 	// private DHT on loopback).
 	DHTNodes []string
-	// ConfigureDHT, when set, adjusts the DHT node's config before it
-	// starts (channels bound its BEP 44 item store and give it its own send
-	// limiter). Unused when the DHT is off.
+	// ConfigureDHT, when set, adjusts the DHT node's config after the
+	// engine's own settings (mutable.ConfigureServer: a guarded BEP 44 item
+	// store bounded by channels.dht_items) and before it starts. Unused
+	// when the DHT is off.
 	ConfigureDHT func(*dht.ServerConfig)
 	// Now returns the current local time for the alternative-limits
 	// schedule; nil means time.Now. Tests pass a fake clock.
@@ -202,7 +204,9 @@ func (e *Engine) clientConfig(opts Options, base *slog.Logger) (*torrent.ClientC
 	if opts.DHTNodes != nil {
 		nodes = opts.DHTNodes
 	}
-	if len(nodes) > 0 {
+	// Options.DHTNodes set but empty means no bootstrap at all (a test's
+	// lone node), never the public routers.
+	if len(nodes) > 0 || opts.DHTNodes != nil {
 		nodes := append([]string(nil), nodes...)
 		cc.DhtStartingNodes = func(network string) dht.StartingNodesGetter {
 			return func() ([]dht.Addr, error) {
@@ -218,8 +222,16 @@ func (e *Engine) clientConfig(opts Options, base *slog.Logger) (*torrent.ClientC
 			}
 		}
 	}
-	if opts.ConfigureDHT != nil {
-		cc.ConfigureAnacrolixDhtServer = opts.ConfigureDHT
+	// Every DHT node gets the guarded, bounded item store: without it one
+	// 23-byte "put" query with no arguments crashes the process (anacrolix
+	// dht v2.23.0 dereferences nil in its read loop), stored items expire
+	// on first read, and anyone can fill memory with puts.
+	baseDHT := mutable.ConfigureServer(c.Channels.DHTItems, nil)
+	cc.ConfigureAnacrolixDhtServer = func(sc *dht.ServerConfig) {
+		baseDHT(sc)
+		if opts.ConfigureDHT != nil {
+			opts.ConfigureDHT(sc)
+		}
 	}
 	cc.NoDefaultPortForwarding = !c.Torrent.PortForwarding
 	cc.DisableUTP = !c.Torrent.UTP
