@@ -25,9 +25,11 @@ func defaults(profile string, getenv func(string) string) (*Config, error) {
 		Version: CurrentVersion,
 		Profile: profile,
 		DataDir: defaultDataDir(getenv),
-		// Loopback only: a device image that serves its UI to the LAN says
-		// so in its own config file, with the auth that goes with it.
-		Listen: "127.0.0.1:9091",
+		// Every interface, on Transmission's port (remotes assume 9091):
+		// a device is controlled from phones and PCs on the LAN. Callers
+		// other than the device itself need a password or a paired token
+		// (access section, docs/access.md).
+		Listen: ":9091",
 		Log:    Log{Level: "info", Format: "text"},
 		Torrent: Torrent{
 			PeerPort: 51413, // the customary BitTorrent port (Transmission's), often already forwarded

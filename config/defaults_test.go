@@ -20,7 +20,7 @@ func TestDefaultProfiles(t *testing.T) {
 			common := []struct {
 				key, want string
 			}{
-				{"listen", "127.0.0.1:9091"},
+				{"listen", ":9091"},
 				{"torrent.peer_port", "51413"},
 				{"torrent.dht", "true"},
 				{"torrent.port_forwarding", "false"},

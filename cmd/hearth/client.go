@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,32 +22,127 @@ import (
 // defaultAPI is where client commands look for the daemon.
 const defaultAPI = "http://127.0.0.1:9091"
 
-// apiFlag registers --api on a client command; its default comes from
-// $HEARTH_API.
+// apiFlag registers --api and --user on a client command; their defaults
+// come from $HEARTH_API and $HEARTH_USER. The value it returns is the URL
+// with --user folded in as its user name (http://admin@host:9091), which
+// newClient takes apart again: commands pass one string around.
 func apiFlag(fs *flag.FlagSet) *string {
 	def := getenv("HEARTH_API")
 	if def == "" {
 		def = defaultAPI
 	}
-	return fs.String("api", def, "`URL` of the daemon's API ($HEARTH_API)")
+	v := &apiFlags{raw: def}
+	v.fold()
+	fs.Var((*apiURLFlag)(v), "api", "`URL` of the daemon's API; http://USER:PASSWORD@HOST:PORT logs in ($HEARTH_API)")
+	fs.Var((*apiUserFlag)(v), "user", "log in as `USER`: the password comes from $HEARTH_PASSWORD or a prompt ($HEARTH_USER; a paired device sets $HEARTH_TOKEN instead)")
+	return &v.out
+}
+
+// apiFlags holds --api and --user; out is what apiFlag's pointer reads.
+type apiFlags struct {
+	raw, user, out string
+}
+
+// fold puts the user name into the URL unless the URL carries one.
+func (v *apiFlags) fold() {
+	v.out = v.raw
+	if v.user == "" {
+		return
+	}
+	if u, err := url.Parse(v.raw); err == nil && u.User == nil && u.Host != "" {
+		u.User = url.User(v.user)
+		v.out = u.String()
+	}
+}
+
+type apiURLFlag apiFlags
+
+func (f *apiURLFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return redactURL(f.raw)
+}
+
+func (f *apiURLFlag) Set(s string) error {
+	f.raw = s
+	(*apiFlags)(f).fold()
+	return nil
+}
+
+type apiUserFlag apiFlags
+
+func (f *apiUserFlag) String() string { return "" }
+
+func (f *apiUserFlag) Set(s string) error {
+	f.user = s
+	(*apiFlags)(f).fold()
+	return nil
+}
+
+// redactURL hides a password in a URL before it is shown anywhere.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 // client talks to the daemon's /api/v1.
 type client struct {
-	base string // scheme://host:port, no trailing slash
+	base string // scheme://host:port, no trailing slash, no user info
 	hc   *http.Client
+	// auth is the Authorization header to send ("" = none).
+	auth string
 }
 
+// newClient parses api (a URL, maybe with user info) and finds the
+// credentials to send, first found wins: a password in the URL; a user
+// name in the URL (or --user) with $HEARTH_PASSWORD or a prompt on the
+// terminal; $HEARTH_TOKEN; $HEARTH_USER with $HEARTH_PASSWORD or a
+// prompt. With none, requests go without: the daemon trusts its own
+// loopback callers.
 func newClient(api string) (*client, error) {
 	u, err := url.Parse(api)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageErrorf("--api %q: want a URL like %s", api, defaultAPI)
+		return nil, usageErrorf("--api %q: want a URL like %s", redactURL(api), defaultAPI)
 	}
-	return &client{
-		base: strings.TrimSuffix(u.String(), "/"),
+	c := &client{
 		// Generous: adding a URL makes the daemon fetch it (30 s at most).
 		hc: &http.Client{Timeout: 90 * time.Second},
-	}, nil
+	}
+	user, pass, havePass := "", "", false
+	if u.User != nil {
+		user = u.User.Username()
+		pass, havePass = u.User.Password()
+		u.User = nil
+	}
+	c.base = strings.TrimSuffix(u.String(), "/")
+	switch tok := getenv("HEARTH_TOKEN"); {
+	case user != "" || havePass:
+	case tok != "":
+		c.auth = "Bearer " + tok
+		return c, nil
+	default:
+		user = getenv("HEARTH_USER")
+	}
+	if user == "" && !havePass {
+		return c, nil
+	}
+	if !havePass {
+		pass, havePass = getenv("HEARTH_PASSWORD"), getenv("HEARTH_PASSWORD") != ""
+	}
+	if !havePass {
+		if pass, err = promptPassword(fmt.Sprintf("Password for %s at %s: ", user, c.base)); err != nil {
+			return nil, err
+		}
+	}
+	c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	return c, nil
 }
 
 // apiError is an error answer from the daemon.
@@ -75,6 +171,9 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -97,6 +196,9 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		var eb struct {
 			Error string `json:"error"`
 		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			return c.authError()
+		}
 		if json.Unmarshal(data, &eb) == nil && eb.Error != "" {
 			return &apiError{status: resp.StatusCode, msg: eb.Error}
 		}
@@ -113,6 +215,18 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("unexpected answer from %s: %v (is it a hearth daemon?)", c.base, err)
 	}
 	return nil
+}
+
+// authError is the one line a user sees when the daemon answers 401.
+func (c *client) authError() error {
+	if c.auth == "" {
+		return &apiError{status: http.StatusUnauthorized, msg: fmt.Sprintf(
+			"the daemon at %s wants credentials: log in with --user NAME (or $HEARTH_USER and $HEARTH_PASSWORD), "+
+				"or pair this computer (\"hearth pair --request NAME\") and set $HEARTH_TOKEN; see \"hearth help passwd\"", c.base)}
+	}
+	return &apiError{status: http.StatusUnauthorized, msg: fmt.Sprintf(
+		"the daemon at %s refused the credentials (wrong user name or password, or a revoked token): "+
+			"check --user/$HEARTH_USER and $HEARTH_PASSWORD, or $HEARTH_TOKEN (a revoked device must pair again)", c.base)}
 }
 
 // unreachable tells "nobody is listening there" from other failures.

@@ -148,7 +148,8 @@ func startDaemonProc(t *testing.T, dataDir string, env ...string) *daemonProc {
 		resp, err := http.Get(d.api + "/api/v1/version")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// 401: up, but loopback is not trusted (access.trust_loopback = false).
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				return d
 			}
 		}

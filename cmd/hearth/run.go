@@ -42,7 +42,8 @@ type cli struct {
 func commands() []*command {
 	return []*command{
 		cmdServe(), cmdAdd(), cmdLs(), cmdInfo(), cmdPause(), cmdResume(),
-		cmdRm(), cmdVerify(), cmdSet(), cmdConfig(), cmdDiscover(),
+		cmdRm(), cmdVerify(), cmdSet(), cmdConfig(), cmdPasswd(), cmdPair(), cmdDevices(),
+		cmdDiscover(),
 		cmdVersion(), cmdHelp(),
 	}
 }

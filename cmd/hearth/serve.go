@@ -20,6 +20,7 @@ import (
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/store"
 	"github.com/hearth-media/hearth/web"
+	"github.com/hearth-media/hearth/web/access"
 )
 
 func cmdServe() *command {
@@ -37,12 +38,15 @@ defaults, the config file (--config, $HEARTH_CONFIG, else DATA_DIR/hearth.conf
 if it exists), settings saved through the API, HEARTH_* environment variables,
 then these flags. "hearth config --local" shows the result without starting.
 
-The API has no access control yet, so the daemon refuses to listen on
-anything but a loopback address (127.0.0.1, ::1, localhost).`,
+It listens on every interface (:9091, Transmission's port) unless --listen
+says otherwise. Callers on this device (loopback) are trusted; every other
+caller needs the owner's password ("hearth passwd") or a token from pairing
+("hearth pair", "hearth devices"). See docs/access.md.`,
 		example: `
 hearth serve
 hearth serve --data-dir /srv/hearth --profile nas
-HEARTH_LOG_LEVEL=debug hearth serve --listen 127.0.0.1:9092 --peer-port 6881`,
+HEARTH_LOG_LEVEL=debug hearth serve --listen 127.0.0.1:9092 --peer-port 6881
+HEARTH_ACCESS_CLIENTS=192.168.1.0/24 hearth serve`,
 		setup: func(fs *flag.FlagSet, c *cli) func(context.Context, []string) error {
 			sf := registerServeFlags(fs)
 			return func(ctx context.Context, args []string) error {
@@ -62,7 +66,7 @@ type serveFlag struct {
 
 var serveFlagTable = []serveFlag{
 	{"data-dir", "data_dir", "HEARTH_DATA_DIR", "`DIR` for state and downloads"},
-	{"listen", "listen", "HEARTH_LISTEN", "`HOST:PORT` of the web API (loopback only for now)"},
+	{"listen", "listen", "HEARTH_LISTEN", "`HOST:PORT` of the web API (:9091 = every interface)"},
 	{"peer-port", "torrent.peer_port", "HEARTH_PEER_PORT", "`PORT` for incoming peer connections (0 = any free port)"},
 	{"profile", "profile", "HEARTH_PROFILE", "device `PROFILE`: " + strings.Join(config.Profiles(), ", ")},
 	{"log-level", "log.level", "HEARTH_LOG_LEVEL", "`LEVEL`: debug, info, warn or error"},
@@ -104,21 +108,6 @@ func (sf *serveFlags) loadOptions(fs *flag.FlagSet) config.LoadOptions {
 	return o
 }
 
-// checkLoopback refuses a listen address other hosts could reach.
-func checkLoopback(listen string) error {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return fmt.Errorf("listen address %q: %v", listen, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("listen address %q is not a loopback address: the API has no access control yet, so anyone who could reach it could control the daemon; use 127.0.0.1:PORT or [::1]:PORT", listen)
-}
-
 // newLogger builds the daemon's logger from the log section.
 func newLogger(w io.Writer, c *config.Config) *slog.Logger {
 	var level slog.Level
@@ -141,9 +130,6 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
-	}
-	if err := checkLoopback(cfg.Listen); err != nil {
-		return err
 	}
 	log := newLogger(stderr, cfg)
 
@@ -197,12 +183,26 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		}
 	}()
 
+	ac, err := access.New(access.Options{Store: st, Logger: log, Pairing: cfg.Access.Pairing})
+	if err != nil {
+		return fmt.Errorf("load access state: %w", err)
+	}
+	clients, err := access.ParseClients(cfg.Access.Clients)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	hostname, _ := os.Hostname()
+
 	vi := versionInfo()
 	h := web.NewHandler(web.Options{
-		Engine:  eng,
-		Logger:  log,
-		Version: vi,
-		Config:  liveConfig(cfg, sources, eng),
+		Engine:        eng,
+		Logger:        log,
+		Version:       vi,
+		Config:        liveConfig(cfg, sources, eng),
+		Access:        ac,
+		TrustLoopback: cfg.Access.TrustLoopback,
+		Clients:       clients,
+		AllowedHosts:  append(web.DeviceHostNames(hostname), cfg.Access.AllowedHosts...),
 	})
 	srv := &http.Server{
 		Handler:           h,
@@ -215,6 +215,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	}
 	log.Info("hearth started", "version", vi.Version, "commit", vi.Commit, "listen", ln.Addr().String(),
 		"dataDir", cfg.DataDir, "store", st.Backend(), "profile", cfg.Profile, "peerPort", eng.Stats().PeerPort)
+	logAccess(log, ln.Addr(), cfg, ac)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -230,6 +231,30 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		log.Warn("stop API server", "err", err)
 	}
 	return nil
+}
+
+// logAccess says at start-up who can control the daemon and how.
+func logAccess(log *slog.Logger, addr net.Addr, cfg *config.Config, ac *access.Controller) {
+	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+		log.Info("access: API on loopback only; other machines cannot reach it", "trustLoopback", cfg.Access.TrustLoopback)
+		return
+	}
+	st := ac.Status()
+	var how string
+	switch {
+	case st.PasswordSet && st.Devices > 0:
+		how = fmt.Sprintf("LAN callers need the password (user %s) or one of %d paired devices' tokens", st.User, st.Devices)
+	case st.PasswordSet:
+		how = fmt.Sprintf("LAN callers need the password (user %s) or pairing", st.User)
+	case st.Devices > 0:
+		how = fmt.Sprintf("LAN callers need one of %d paired devices' tokens; no password set (hearth passwd sets one)", st.Devices)
+	default:
+		how = "LAN callers need a password or pairing; no password set yet: run \"hearth passwd\" or pair a phone"
+	}
+	if !st.Pairing {
+		how += "; pairing is off (access.pairing)"
+	}
+	log.Info("access: "+how, "trustLoopback", cfg.Access.TrustLoopback, "clients", strings.Join(cfg.Access.Clients, ","))
 }
 
 // liveConfig describes the configuration as the daemon uses it now: the

@@ -699,3 +699,19 @@ func FuzzParseToken(f *testing.F) {
 		}
 	})
 }
+
+func TestParseClients(t *testing.T) {
+	got, err := ParseClients([]string{"192.168.1.0/24", "10.0.0.7", "::ffff:10.0.0.8", "fd00::/8", "192.168.2.9/16"})
+	want := []string{"192.168.1.0/24", "10.0.0.7/32", "10.0.0.8/32", "fd00::/8", "192.168.0.0/16"}
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("ParseClients = %v, %v", got, err)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("ParseClients[%d] = %s, want %s", i, got[i], want[i])
+		}
+	}
+	if _, err := ParseClients([]string{"192.168.*.*"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ParseClients(wildcard) = %v, want ErrInvalid", err)
+	}
+}

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
@@ -104,4 +105,23 @@ func clientKey(a netip.Addr) string {
 		return p.String()
 	}
 	return a.String()
+}
+
+// ParseClients turns access.clients entries (IP addresses or CIDRs) into
+// prefixes; an address is a prefix of its full length.
+func ParseClients(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: access.clients entry %q is not an IP address or CIDR", ErrInvalid, s)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
