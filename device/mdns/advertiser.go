@@ -277,6 +277,7 @@ type runner struct {
 	timerC     <-chan time.Time
 	conflict   bool // a foreign answer for the candidate while probing
 	lastDefend time.Time
+	answered   map[string]time.Time // last host-name answer per interface and family
 }
 
 func (r *runner) run(ctx context.Context, ifaces []net.Interface) {
@@ -498,6 +499,9 @@ func (r *runner) handle(p packet) {
 	if r.phase == phaseIdle {
 		return
 	}
+	if r.phase == phaseUp && !p.msg.Response {
+		r.answerHost(p)
+	}
 	o := r.inspect(p.msg)
 	if !o.foreign {
 		return
@@ -525,6 +529,107 @@ func (r *runner) handle(p packet) {
 		r.startProbe()
 	}
 }
+
+// answerHost answers A and AAAA questions for the device's host name,
+// which zeroconf does not: without it, once the 120-second address records
+// from an announcement expire, a browser that asks for the host's address
+// (avahi does, to resolve a service) gets no answer. The answer carries
+// the addresses of the interface the question came in on, goes out on
+// that interface only, at most once per answerGap per interface and
+// family, or straight back to a legacy unicast asker (RFC 6762 6.7).
+func (r *runner) answerHost(p packet) {
+	var want4, want6 bool
+	for _, q := range p.msg.Question {
+		if !strings.EqualFold(q.Name, r.a.host) {
+			continue
+		}
+		switch q.Qtype {
+		case dns.TypeA:
+			want4 = true
+		case dns.TypeAAAA:
+			want6 = true
+		case dns.TypeANY:
+			want4, want6 = true, true
+		}
+	}
+	if !want4 && !want6 {
+		return
+	}
+	legacy := p.port != 0 && p.port != 5353
+	if !legacy {
+		now := time.Now()
+		key := p.iface
+		if want4 && !want6 {
+			key += "/4"
+		} else if want6 && !want4 {
+			key += "/6"
+		}
+		if now.Sub(r.answered[key]) < answerGap {
+			return
+		}
+		if r.answered == nil {
+			r.answered = map[string]time.Time{}
+		}
+		r.answered[key] = now
+	}
+	ifi, err := net.InterfaceByName(p.iface)
+	if err != nil {
+		return
+	}
+	addrs, _ := ifi.Addrs()
+	resp := new(dns.Msg)
+	resp.Response, resp.Authoritative = true, true
+	class := uint16(dns.ClassINET | cacheFlush)
+	ttl := uint32(120)
+	if legacy {
+		// RFC 6762 6.7: echo the question and id, no cache-flush bit,
+		// TTL at most 10 s.
+		resp.Id, resp.Question = p.msg.Id, p.msg.Question
+		class, ttl = dns.ClassINET, 10
+	}
+	var v6, v6ll []dns.RR
+	for _, a := range addrs {
+		pf, ok := prefixOf(a)
+		if !ok || pf.Addr().IsLoopback() {
+			continue
+		}
+		ip := pf.Addr()
+		h := dns.RR_Header{Name: r.a.host, Class: class, Ttl: ttl}
+		switch {
+		case ip.Is4() && want4:
+			h.Rrtype = dns.TypeA
+			resp.Answer = append(resp.Answer, &dns.A{Hdr: h, A: ip.AsSlice()})
+		case ip.Is6() && want6:
+			h.Rrtype = dns.TypeAAAA
+			rr := &dns.AAAA{Hdr: h, AAAA: ip.AsSlice()}
+			if ip.IsLinkLocalUnicast() {
+				v6ll = append(v6ll, rr)
+			} else {
+				v6 = append(v6, rr)
+			}
+		}
+	}
+	if len(v6) == 0 {
+		v6 = v6ll // as zeroconf does: link-local only when there is nothing else
+	}
+	resp.Answer = append(resp.Answer, v6...)
+	if len(resp.Answer) == 0 || r.c == nil {
+		return
+	}
+	var dst *net.UDPAddr
+	if legacy {
+		dst = &net.UDPAddr{IP: p.src, Port: p.port}
+		if p.src.IsLinkLocalUnicast() {
+			dst.Zone = p.iface
+		}
+	}
+	if err := r.c.reply(resp, p.iface, dst); err != nil {
+		r.a.log.Debug("mdns answer for host name", "err", err)
+	}
+}
+
+// answerGap limits multicast answers for the host name.
+const answerGap = 250 * time.Millisecond
 
 // winsAgainst breaks the tie between two registered devices with one
 // name the way both compute alike: the lower SRV target (host name, which

@@ -21,6 +21,7 @@ type packet struct {
 	msg   *dns.Msg
 	iface string
 	src   net.IP
+	port  int // source port: not 5353 means a legacy unicast query
 }
 
 // conn is an IPv4 and an IPv6 mDNS socket joined on a fixed set of
@@ -186,11 +187,12 @@ func (c *conn) readLoop(out chan<- packet, read func([]byte) (int, int, net.Addr
 			continue
 		}
 		var ip net.IP
+		port := 0
 		if ua, ok := src.(*net.UDPAddr); ok {
-			ip = ua.IP
+			ip, port = ua.IP, ua.Port
 		}
 		select {
-		case out <- packet{msg: msg, iface: name, src: ip}:
+		case out <- packet{msg: msg, iface: name, src: ip, port: port}:
 		case <-c.done:
 			return
 		}
@@ -218,6 +220,36 @@ func (c *conn) send(m *dns.Msg) error {
 	}
 	if len(errs) == 2*len(c.ifaces) || (len(errs) == len(c.ifaces) && (c.v4 == nil || c.v6 == nil)) {
 		return fmt.Errorf("send mDNS query: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// reply sends m on one interface: multicast, or unicast to dst (a legacy
+// unicast query's source).
+func (c *conn) reply(m *dns.Msg, iface string, dst *net.UDPAddr) error {
+	buf, err := m.Pack()
+	if err != nil {
+		return fmt.Errorf("pack mDNS message: %w", err)
+	}
+	idx := 0
+	for i, n := range c.byIdx {
+		if n == iface {
+			idx = i
+		}
+	}
+	to4, to6 := group4, group6
+	if dst != nil {
+		to4, to6 = dst, dst
+	}
+	if c.v4 != nil && (dst == nil || dst.IP.To4() != nil) {
+		if _, err := c.v4.WriteTo(buf, &ipv4.ControlMessage{IfIndex: idx}, to4); err != nil && dst != nil {
+			return err
+		}
+	}
+	if c.v6 != nil && (dst == nil || dst.IP.To4() == nil) {
+		if _, err := c.v6.WriteTo(buf, &ipv6.ControlMessage{IfIndex: idx}, to6); err != nil && dst != nil {
+			return err
+		}
 	}
 	return nil
 }

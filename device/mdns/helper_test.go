@@ -2,6 +2,11 @@ package mdns
 
 import (
 	"bufio"
+	"net"
+
+	"github.com/miekg/dns"
+	"golang.org/x/net/ipv4"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -95,6 +100,25 @@ func helperMain(mode string) int {
 			return fail(err)
 		}
 		emit(helperLine{Event: "ifaces", Ifaces: ifaceNames(ifs)})
+		return 0
+	case "resolve":
+		// Ask for args.Service (a host name here) twice: as a legacy
+		// unicast query from a random port, and as an mDNS query from
+		// port 5353; print the addresses each answer carries.
+		ifs, err := Interfaces(args.Ifaces)
+		if err != nil || len(ifs) != 1 {
+			return fail(fmt.Errorf("resolve wants one interface: %v", err))
+		}
+		legacy, err := resolveLegacy(args.Service, ifs[0], args.Timeout)
+		if err != nil {
+			return fail(err)
+		}
+		emit(helperLine{Event: "legacy", Ifaces: legacy})
+		mc, err := resolveMulticast(args.Service, ifs, args.Timeout)
+		if err != nil {
+			return fail(err)
+		}
+		emit(helperLine{Event: "multicast", Ifaces: mc})
 		return 0
 	case "browse":
 		ifs, err := Interfaces(args.Ifaces)
@@ -319,6 +343,10 @@ type logWriter struct {
 
 func (w *logWriter) Write(b []byte) (int, error) {
 	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		if strings.Contains(l, "WARNING: DATA RACE") {
+			// A helper built with -race reports here, not in its exit code.
+			w.t.Errorf("%sdata race in a helper process (stacks follow in the log)", w.prefix)
+		}
 		w.t.Log(w.prefix + l)
 	}
 	return len(b), nil
@@ -381,4 +409,81 @@ func hasAddr(e *Entry, a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+func resolveLegacy(host string, ifi net.Interface, timeout time.Duration) ([]string, error) {
+	uc, err := net.ListenUDP("udp4", &net.UDPAddr{})
+	if err != nil {
+		return nil, err
+	}
+	defer uc.Close()
+	if err := ipv4.NewPacketConn(uc).SetMulticastInterface(&ifi); err != nil {
+		return nil, err
+	}
+	q := question(dns.TypeA, host)
+	q.Id = 0x4242
+	buf, _ := q.Pack()
+	if _, err := uc.WriteTo(buf, group4); err != nil {
+		return nil, err
+	}
+	uc.SetReadDeadline(time.Now().Add(timeout))
+	rb := make([]byte, maxPacket)
+	for {
+		n, _, err := uc.ReadFrom(rb)
+		if err != nil {
+			return nil, nil // no answer
+		}
+		var m dns.Msg
+		if m.Unpack(rb[:n]) != nil || m.Id != 0x4242 {
+			continue
+		}
+		return addrsOf(&m), nil
+	}
+}
+
+func resolveMulticast(host string, ifs []net.Interface, timeout time.Duration) ([]string, error) {
+	c, err := listen(ifs)
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	pkts := make(chan packet, 16)
+	c.start(pkts)
+	if err := c.send(question(dns.TypeA, host)); err != nil {
+		return nil, err
+	}
+	deadline := time.After(timeout)
+	for {
+		select {
+		case p := <-pkts:
+			// Only an answer made of address records: zeroconf's
+			// announcements also carry A records, with SRV and TXT.
+			if !p.msg.Response || len(p.msg.Answer) == 0 {
+				continue
+			}
+			onlyAddrs := true
+			for _, rr := range p.msg.Answer {
+				t := rr.Header().Rrtype
+				onlyAddrs = onlyAddrs && (t == dns.TypeA || t == dns.TypeAAAA)
+			}
+			if onlyAddrs {
+				return addrsOf(p.msg), nil
+			}
+		case <-deadline:
+			return nil, nil
+		}
+	}
+}
+
+func addrsOf(m *dns.Msg) []string {
+	var out []string
+	for _, rr := range m.Answer {
+		switch rr := rr.(type) {
+		case *dns.A:
+			out = append(out, rr.Hdr.Name+" "+rr.A.String())
+		case *dns.AAAA:
+			out = append(out, rr.Hdr.Name+" "+rr.AAAA.String())
+		}
+	}
+	return out
 }

@@ -265,3 +265,21 @@ func TestDefaultInterfaces(t *testing.T) {
 		}
 	}
 }
+
+// TestHostNameAnswered: the device answers address questions for its host
+// name (zeroconf does not), to mDNS and legacy unicast askers alike.
+func TestHostNameAnswered(t *testing.T) {
+	l := newLAN(t)
+	cfg := testConfig("beefcafe", "Cellar", l.ifaceA)
+	adv := startHelper(t, l.a, "advA", "advertise", helperArgs{Config: cfg})
+	adv.advertising(waitLimit)
+	host := hostLabel(cfg.ID) + ".local."
+	r := startHelper(t, l.b, "resolveB", "resolve", helperArgs{Service: host, Ifaces: []string{l.ifaceB}, Timeout: 2 * time.Second})
+	want := host + " " + l.addrA.String()
+	for _, ev := range []string{"legacy", "multicast"} {
+		h := r.waitFor(waitLimit, ev+" answer", func(h helperLine) bool { return h.Event == ev })
+		if len(h.Ifaces) != 1 || h.Ifaces[0] != want {
+			t.Errorf("%s A query for %s = %q, want [%q]", ev, host, h.Ifaces, want)
+		}
+	}
+}
