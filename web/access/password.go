@@ -173,7 +173,9 @@ func (c *Controller) checkPassword(ctx context.Context, user, password string) (
 	c.mu.Lock()
 	p := c.password
 	c.mu.Unlock()
-	if p == nil || len(password) > maxPasswordLen {
+	// No slow hash for what cannot match: no password set, or one that
+	// breaks the rules every stored password was checked against.
+	if p == nil || len(password) > maxPasswordLen || utf8.RuneCountInString(password) < MinPasswordLen {
 		return Identity{}, ErrBadCredentials
 	}
 	if err := c.acquireHash(ctx); err != nil {
