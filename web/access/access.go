@@ -110,7 +110,9 @@ type Options struct {
 	// OnEvent, if set, is called after a pairing request arrives (with its
 	// code, for a screen to show), ends, or the pairing window opens or
 	// closes. It is called without locks held, from the goroutine that
-	// caused the event; it must not block for long.
+	// caused the event; it must not block for long. An expired request is
+	// reported when the controller next looks at its requests (any pairing
+	// call), not at the moment it expires.
 	OnEvent func(Event)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -152,11 +154,12 @@ const (
 
 // Identity is who a request comes from, once authenticated.
 type Identity struct {
-	Kind Kind
+	Kind Kind `json:"kind"`
 	// User is the user name (KindPassword).
-	User string
+	User string `json:"user,omitempty"`
 	// Device and Name identify a paired device (KindToken).
-	Device, Name string
+	Device string `json:"device,omitempty"`
+	Name   string `json:"name,omitempty"`
 }
 
 // Credentials are what a request carried. Token is set for a bearer
