@@ -526,7 +526,9 @@ func TestPairingButton(t *testing.T) {
 	t.Run("ask then press", func(t *testing.T) {
 		f := newFixture(t, nil)
 		tk, _ := f.c.RequestPairing(lan, "phone")
-		f.c.OpenPairingWindow(ButtonWindow)
+		if err := f.c.ConfirmByButton(); err != nil {
+			t.Fatal(err)
+		}
 		if _, _, err := f.c.CompletePairing(lan, tk.ID, tk.Secret, ""); err != nil {
 			t.Errorf("collect = %v, want the waiting request approved by the press", err)
 		}

@@ -289,6 +289,10 @@ func (c *Controller) OpenPairingWindow(d time.Duration) error {
 	return nil
 }
 
+// ConfirmByButton is what a long press of the device's pairing button
+// does: OpenPairingWindow(ButtonWindow).
+func (c *Controller) ConfirmByButton() error { return c.OpenPairingWindow(ButtonWindow) }
+
 // closeWindowAt closes the window opened until `until`, unless it was
 // closed or reopened since.
 func (c *Controller) closeWindowAt(until time.Time) {
