@@ -31,6 +31,7 @@ type Config struct {
 	Memory   Memory   `key:"memory"`
 	Access   Access   `key:"access"`
 	Channels Channels `key:"channels"`
+	Device   Device   `key:"device"`
 }
 
 // Log configures logging.
@@ -155,4 +156,19 @@ type Channels struct {
 	LAN bool `key:"lan" help:"sync channels directly with Hearth devices on the local network"`
 	// KeepRemoved keeps files the publisher removed (per subscription it can be changed).
 	KeepRemoved bool `key:"keep_removed" help:"keep files a channel's publisher removed (default for new subscriptions)"`
+}
+
+// Device describes the box on its local network.
+type Device struct {
+	// Name is what phones and other devices show; empty means the model and
+	// host name, e.g. "Hearth NAS (attic)".
+	Name string `key:"name" help:"friendly device name shown on the LAN (empty = model and host name)"`
+	// Model is the kind of device, advertised over mDNS.
+	Model string `key:"model" help:"device model advertised on the LAN"`
+	// MDNS advertises the device (and finds other Hearth devices) over mDNS.
+	MDNS bool `key:"mdns" help:"advertise the device on the LAN with mDNS/DNS-SD"`
+	// Interfaces limits mDNS to these network interfaces; empty means every
+	// up, multicast interface with a private or link-local address. Routers
+	// must name their LAN bridge (e.g. br-lan) so the WAN port never advertises.
+	Interfaces []string `key:"interfaces" help:"network interfaces for mDNS (comma separated; empty = private-address interfaces)"`
 }

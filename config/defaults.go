@@ -53,6 +53,7 @@ func defaults(profile string, getenv func(string) string) (*Config, error) {
 			AltBegin: "09:00", AltEnd: "17:00", AltDays: "all",
 		},
 		Access: Access{TrustLoopback: true, Pairing: true},
+		Device: Device{Model: "Hearth", MDNS: true},
 		Channels: Channels{
 			PollInterval: 15 * time.Minute, // a family channel changes a few times a day; DHT lookups cost a few KB each
 			Republish:    time.Hour,        // BEP 44 nodes drop items after about 2 hours
@@ -68,6 +69,7 @@ func defaults(profile string, getenv func(string) string) (*Config, error) {
 	// MB tuned (FIELD-NOTES), so smaller devices scale them down.
 	switch profile {
 	case "router":
+		c.Device.Model = "Hearth Router"
 		// 64 MB of RAM shared with the routing itself, a slow CPU and slow,
 		// wear-prone flash. Hearth must stay under ~40 MiB whatever happens.
 		c.Torrent.ConnsPerTorrent = 15   // a handful of good peers saturates a home uplink
@@ -87,6 +89,7 @@ func defaults(profile string, getenv func(string) string) (*Config, error) {
 		c.Memory.LimitMiB = 40           // soft GC target inside 64 MB, leaving room for the OS and routing
 		c.Channels.DHTItems = 200        // ≤ 1000 bytes each plus keys: well under 1 MiB
 	case "nas":
+		c.Device.Model = "Hearth NAS"
 		// 256 MB or more, disks, on 24/7, serving media to the house: room
 		// for more peers and a bigger read-ahead, still far from a desktop.
 		c.Torrent.ConnsPerTorrent = 40
@@ -105,6 +108,7 @@ func defaults(profile string, getenv func(string) string) (*Config, error) {
 		c.Store.BlockCacheMiB = 8 // many torrents: cache the hot part of the state
 		c.Memory.LimitMiB = 192   // leaves the rest of 256 MB to the NAS's file serving
 	case "tv":
+		c.Device.Model = "Hearth TV"
 		// 1-2 GB shared with the media player and the vendor's UI, eMMC
 		// flash, streaming is the main use, upload is a side effect.
 		c.Torrent.ConnsPerTorrent = 30

@@ -136,6 +136,29 @@ var rules = map[string]rule{
 	"channels.dht_items":     intRange(0, math.MaxInt),
 	"channels.lan":           anyValue,
 	"channels.keep_removed":  anyValue,
+
+	"device.name":       maxLen(63), // a DNS-SD instance name label is at most 63 bytes
+	"device.model":      maxLen(63),
+	"device.mdns":       anyValue,
+	"device.interfaces": each(ifaceName),
+}
+
+func maxLen(n int) rule {
+	return func(_ *Config, v reflect.Value) string {
+		if s := v.String(); len(s) > n {
+			return fmt.Sprintf("%q is longer than %d bytes", s, n)
+		}
+		return ""
+	}
+}
+
+// ifaceName checks a Linux network interface name (IFNAMSIZ 16 with the NUL).
+func ifaceName(_ *Config, v reflect.Value) string {
+	s := v.String()
+	if s == "" || len(s) > 15 || strings.ContainsAny(s, "/ \t:") {
+		return fmt.Sprintf("%q is not a network interface name", s)
+	}
+	return ""
 }
 
 // clock checks a local time of day, HH:MM.
