@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -294,7 +295,7 @@ func TestSettings(t *testing.T) {
 	}
 	var again engine.Settings
 	d.json("GET", "/api/v1/settings", nil, http.StatusOK, &again)
-	if again != s {
+	if !reflect.DeepEqual(again, s) {
 		t.Errorf("GET after PATCH = %+v, want %+v", again, s)
 	}
 }
