@@ -19,7 +19,7 @@ const (
 // and repeats are dropped, order is kept. A label may not contain a comma
 // (Transmission's remotes join labels with commas) or a control character.
 func (e *Engine) SetLabels(id int64, labels []string) error {
-	clean, err := cleanLabels(labels)
+	clean, err := CleanLabels(labels)
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,9 @@ func (e *Engine) SetLabels(id int64, labels []string) error {
 	})
 }
 
-func cleanLabels(labels []string) ([]string, error) {
+// CleanLabels returns labels as SetLabels stores them, or the *InputError
+// SetLabels would return.
+func CleanLabels(labels []string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	for _, l := range labels {

@@ -93,6 +93,9 @@ type Options struct {
 	// Clients, when not empty, are the only addresses that may connect
 	// (403 otherwise, like Transmission's rpc-whitelist); loopback always may.
 	Clients []netip.Prefix
+	// Transmission, when set, serves /transmission/rpc (package
+	// web/transmission) behind the same checks as the API.
+	Transmission http.Handler
 }
 
 // Size limits of request bodies.
@@ -150,6 +153,10 @@ func NewHandler(opts Options) http.Handler {
 		a.fetch = func(ctx context.Context, url string) ([]byte, error) { return link.Fetch(ctx, client, url) }
 	}
 	a.routes()
+	if opts.Transmission != nil {
+		a.mux.Handle("/transmission/rpc", opts.Transmission)
+		a.mux.Handle("/transmission/rpc/{$}", opts.Transmission) // transmission-remote's path
+	}
 
 	// Cross-origin protection turns away state-changing requests a browser
 	// sends from another site (Sec-Fetch-Site / Origin): without it any web

@@ -21,6 +21,7 @@ import (
 	"github.com/hearth-media/hearth/engine/store"
 	"github.com/hearth-media/hearth/web"
 	"github.com/hearth-media/hearth/web/access"
+	"github.com/hearth-media/hearth/web/transmission"
 )
 
 func cmdServe() *command {
@@ -123,6 +124,8 @@ func newLogger(w io.Writer, c *config.Config) *slog.Logger {
 
 // serve runs the daemon until ctx is done.
 func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writer) error {
+	ctx, closeSession := context.WithCancel(ctx) // the RPC's session-close stops the daemon too
+	defer closeSession()
 	lo := sf.loadOptions(fs)
 	cfg, sources, err := config.Load(lo)
 	if err != nil {
@@ -194,7 +197,9 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	hostname, _ := os.Hostname()
 
 	vi := versionInfo()
+	rpc := transmission.NewHandler(transmission.Options{Engine: eng, Logger: log, Config: cfg, Version: vi.Version, Shutdown: closeSession})
 	h := web.NewHandler(web.Options{
+		Transmission:  rpc,
 		Engine:        eng,
 		Logger:        log,
 		Version:       vi,
@@ -279,6 +284,16 @@ func liveConfig(cfg *config.Config, sources config.Sources, eng *engine.Engine) 
 			{"queue.seed_ratio", strconv.FormatFloat(st.SeedRatio, 'g', -1, 64)},
 			{"queue.seed_idle", st.SeedIdle.String()},
 			{"torrent.download_dir", st.DownloadDir},
+			{"torrent.incomplete_dir", st.IncompleteDir},
+			{"limits.alt_download_kbps", strconv.Itoa(st.AltDownloadKBps)},
+			{"limits.alt_upload_kbps", strconv.Itoa(st.AltUploadKBps)},
+			{"limits.alt_enabled", strconv.FormatBool(st.AltEnabled)},
+			{"limits.alt_scheduled", strconv.FormatBool(st.AltScheduled)},
+			{"limits.alt_begin", st.AltBegin},
+			{"limits.alt_end", st.AltEnd},
+			{"limits.alt_days", st.AltDays},
+			{"torrent.peer_port", strconv.Itoa(st.PeerPort)}, // saved; a change applies after a restart
+			{"torrent.encryption", st.Encryption},
 		} {
 			k, v := kv[0], kv[1]
 			if k == "torrent.download_dir" && (v == "" || v == defaultDir) {
