@@ -14,7 +14,7 @@ set -euo pipefail
 DEPS=(
 	"ip iproute2"                            # network namespaces, veth (engine/enginetest/netns)
 	"transmission-daemon transmission-daemon" # interop peer (engine/enginetest/peers)
-	"transmission-remote transmission-cli"   # handy for debugging a test daemon by hand
+	"transmission-remote transmission-cli"   # drives hearth serve over the Transmission RPC (cmd/hearth/rpc_test.go)
 	"aria2c aria2"                           # interop peer (engine/enginetest/peers)
 	"mktorrent mktorrent"                    # bench/transfer.sh makes its torrent with it
 	"avahi-daemon avahi-daemon"              # mDNS interop: avahi in a test namespace (device/mdns)
