@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/bencode"
@@ -40,6 +41,7 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 		name      string
 		infoBytes []byte
 		trackers  []string
+		numPieces int
 		peers     = append([]string(nil), req.Peers...)
 	)
 	switch {
@@ -66,6 +68,7 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 		ih = metainfo.Hash(pt.InfoHash).HexString()
 		infoBytes = pt.InfoBytes
 		name = pt.Info.BestName()
+		numPieces = pt.Info.NumPieces()
 		trackers = pt.Trackers
 	}
 	for _, p := range peers {
@@ -82,6 +85,17 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 			return Torrent{}, false, inputErrorf("file index %d is negative", i)
 		}
 	}
+	if req.Name != "" {
+		name = displayName(req.Name)
+	}
+	if len(req.VerifiedPieces) > 0 && infoBytes == nil {
+		return Torrent{}, false, inputErrorf("verified pieces need the torrent's metadata (a .torrent, not a magnet link)")
+	}
+	for _, p := range req.VerifiedPieces {
+		if p < 0 || p >= numPieces {
+			return Torrent{}, false, inputErrorf("verified piece %d out of range: the torrent has %d pieces", p, numPieces)
+		}
+	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -90,6 +104,9 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 	}
 	if dir == "" {
 		dir = e.settings.DownloadDir
+	}
+	if e.fetchBusy(ih) {
+		return Torrent{}, false, ErrFetching
 	}
 	if tr := e.byHash[ih]; tr != nil {
 		// A .torrent for a magnet still waiting for metadata completes it.
@@ -155,6 +172,9 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 	if err != nil {
 		return Torrent{}, false, fmt.Errorf("save torrent: %w", err)
 	}
+	if err := e.markVerified(ih, req.VerifiedPieces); err != nil {
+		e.log.Warn("mark verified pieces", "torrent", tr.rec.ID, "err", err) // they are hashed instead
+	}
 	e.refreshDone(tr)
 	e.byID[tr.rec.ID] = tr
 	e.byHash[ih] = tr
@@ -164,6 +184,36 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 		tr.t.AddPeers(peerInfos(peers))
 	}
 	return e.snapshot(tr, true), false, nil
+}
+
+// markVerified records pieces the caller vouches for as complete, before
+// the torrent first opens, so the library does not hash them. A piece
+// left unmarked after an error is hashed as usual.
+func (e *Engine) markVerified(ih string, pieces []int) error {
+	h := metainfo.NewHashFromHex(ih)
+	for _, p := range pieces {
+		if err := e.pc.Set(metainfo.PieceKey{InfoHash: h, Index: p}, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// displayName keeps a caller's display name to one line of at most 255
+// bytes of valid UTF-8.
+func displayName(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	for len(s) > 255 {
+		_, n := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-n]
+	}
+	return strings.TrimSpace(s)
 }
 
 func readTorrentFile(path string) ([]byte, error) {

@@ -67,6 +67,14 @@ type AddRequest struct {
 	Files []int
 	// Peers are extra peer addresses (host:port) to connect to at once.
 	Peers []string
+	// Name replaces the display name from the link or the metadata.
+	Name string
+	// VerifiedPieces are pieces whose data the caller already placed in
+	// Dir and vouches for, so the engine marks them complete without
+	// hashing them. Channels use it for files carried over from the
+	// previous version (same bytes, same piece-aligned position, same
+	// piece hashes). Only with Metainfo or Path; ignored for a duplicate.
+	VerifiedPieces []int
 }
 
 // File is one file of a torrent.
