@@ -96,6 +96,10 @@ type Options struct {
 	// Transmission, when set, serves /transmission/rpc (package
 	// web/transmission) behind the same checks as the API.
 	Transmission http.Handler
+	// LAN, when set, serves GET /lan/v1/items/{target} (package web/lan):
+	// read-only and without credentials, for other Hearth devices on the
+	// LAN; the client list and Host checks still apply.
+	LAN http.Handler
 }
 
 // Size limits of request bodies.
@@ -156,6 +160,9 @@ func NewHandler(opts Options) http.Handler {
 	if opts.Transmission != nil {
 		a.mux.Handle("/transmission/rpc", opts.Transmission)
 		a.mux.Handle("/transmission/rpc/{$}", opts.Transmission) // transmission-remote's path
+	}
+	if opts.LAN != nil {
+		a.mux.Handle("GET /lan/v1/items/{target}", opts.LAN)
 	}
 
 	// Cross-origin protection turns away state-changing requests a browser

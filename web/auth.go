@@ -23,8 +23,9 @@ import (
 //     a pairing token as the password: that is all a Transmission remote
 //     can send) or "Authorization: Bearer TOKEN" → 401 with a Basic
 //     challenge, or 429 when the address has failed too often. Only the
-//     two pairing steps (POST /api/v1/pair, POST /api/v1/pair/{id}) pass
-//     without credentials.
+//     two pairing steps (POST /api/v1/pair, POST /api/v1/pair/{id}) and
+//     the channels' LAN item lookup (GET /lan/v1/items/{40 hex digits},
+//     package web/lan) pass without credentials.
 
 // authRealm is the realm of the Basic challenge; remotes show it.
 const authRealm = `Basic realm="Hearth", charset="UTF-8"`
@@ -80,8 +81,11 @@ func containsAddr(ps []netip.Prefix, ip netip.Addr) bool {
 }
 
 // publicEndpoint reports whether r is one of the two pairing steps, which
-// a client must reach before it has credentials.
+// a client must reach before it has credentials, or a LAN item lookup.
 func publicEndpoint(r *http.Request) bool {
+	if lanItemLookup(r) {
+		return true
+	}
 	if r.Method != http.MethodPost {
 		return false
 	}
@@ -98,6 +102,26 @@ func publicEndpoint(r *http.Request) bool {
 	}
 	for _, c := range id {
 		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// lanItemLookup reports whether r is GET /lan/v1/items/ followed by
+// exactly 40 lowercase hex digits: other Hearth devices ask it for a
+// channel's signed item, which anyone who knows the channel can get from
+// the DHT anyway (see web/lan). Nothing else under /lan/ is public.
+func lanItemLookup(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	hex, ok := strings.CutPrefix(r.URL.Path, "/lan/v1/items/")
+	if !ok || len(hex) != 40 || r.URL.RawQuery != "" {
+		return false
+	}
+	for _, c := range hex {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}
 	}

@@ -1,0 +1,65 @@
+// Package lan is the channels' LAN fast path: Hearth devices on one local
+// network find which of them hold a channel, exchange its signed BEP 44
+// item over HTTP, and connect their BitTorrent engines directly, with no
+// DHT and no internet.
+//
+// # Protocol
+//
+// Advertising. A device adds two keys to its _hearth._tcp mDNS TXT record
+// (package device/mdns):
+//
+//	ch=<base64url of 6-byte tags, sorted>   or   ch=*
+//	chv=<base64url of a 4-byte stamp>
+//
+// For every channel it publishes or follows (the target T = SHA-1 of the
+// channel's public key and salt, as in BEP 44) the tag is the first 6
+// bytes of HMAC-SHA256(key = T, message = "hearth lan channel tag v1\x00"
+// || device id), where the device id is the record's id key. A device
+// that knows the channel computes the tag for each neighbour's id and
+// looks for it; a device that does not know the channel cannot tell what
+// a tag stands for, nor that two devices' tags are the same channel (each
+// device's tags differ). Up to 31 tags fit in one TXT string; with more
+// channels the device advertises ch=* and neighbours ask it about any
+// channel they look up. The stamp is a hash of the device id and every
+// held (target, seq): it changes when the device gets or publishes a new
+// version, which is what makes neighbours ask again.
+//
+// Asking. GET /lan/v1/items/<40 lowercase hex digits of T> on the
+// device's API port (the SRV record's port), without credentials, answers
+// 200 with
+//
+//	{"key": "<64 hex>", "salt": "<hex>", "seq": N, "value": "<base64 of
+//	 the bencoded BEP 46 value>", "sig": "<128 hex>", "peerPort": P,
+//	 "target": "<40 hex>"}
+//
+// when the device holds T, 404 otherwise, 400 for a malformed target and
+// 429 past the rate limits (5 requests a second per client address, burst
+// 30; 50 a second in all). peerPort is the BitTorrent port; the peer
+// address is the address the request went to.
+//
+// The LAN is untrusted transport: the answer is read strictly (one JSON
+// object of known fields, at most 4 KiB, exact hex lengths) and the item
+// must be for T and carry a valid signature; the channel manager then
+// checks it again against the subscription (key, salt, higher seq). A
+// neighbour is only contacted at addresses inside the networks of the
+// interfaces being watched (a record can name any address), never through
+// a proxy, and its redirects are not followed.
+//
+// Fast propagation. A Source watches _hearth._tcp (mdns.Watch). When a
+// neighbour appears or its stamp changes, it fetches from it the items of
+// the channels this device holds (and of those it looked up recently
+// without finding them, e.g. a new subscription) that the neighbour
+// advertises, and offers newer ones to the channel manager, which
+// installs the version at once. Lookup, the manager's regular poll, asks
+// every neighbour advertising the target and returns the newest item and
+// the neighbours' peer addresses.
+//
+// # What this reveals
+//
+// To every host on the link: that the device holds some channels and how
+// many (up to 31), when that set or a version changes (the stamp), and
+// nothing else — no public keys, infohashes, names or sizes. To a host
+// that knows a channel's key: which devices on the LAN hold it, their
+// latest item (public anyway in the DHT) and their peer port. BEP 14 local
+// peer discovery, by contrast, multicasts infohashes to everyone.
+package lan

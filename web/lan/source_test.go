@@ -1,0 +1,203 @@
+package lan
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hearth-media/hearth/device/mdns"
+	"github.com/hearth-media/hearth/engine/mutable"
+)
+
+func TestLookup(t *testing.T) {
+	c := newChannel(t, "")
+	v1, v2 := c.item(t, 1), c.item(t, 2)
+	oldDev := newDevice(t, "old", 6001, newHolder(v1))
+	newDev := newDevice(t, "new", 6002, newHolder(v2))
+	unrelated := newDevice(t, "unrelated", 6003, newHolder(newChannel(t, "").item(t, 1)))
+	me := newDevice(t, "me", 6004, newHolder())
+	ctx := context.Background()
+
+	if _, _, err := me.src.Lookup(ctx, c.target()); !errors.Is(err, mutable.ErrNotFound) {
+		t.Errorf("Lookup with no neighbours = %v, want ErrNotFound", err)
+	}
+	for _, d := range []*device{oldDev, newDev, unrelated} {
+		me.src.event(mdns.Event{Kind: mdns.Added, Entry: d.entry()})
+	}
+	items, peers, err := me.src.Lookup(ctx, c.target())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Seq != 2 || items[0].Sig != v2.Sig {
+		t.Errorf("Lookup = %d items (first seq %d), want only the newest (seq 2)", len(items), seqOf(items))
+	}
+	slices.Sort(peers)
+	if want := []string{"127.0.0.1:6001", "127.0.0.1:6002"}; !slices.Equal(peers, want) {
+		t.Errorf("Lookup peers = %v, want %v (every holder, not the unrelated device)", peers, want)
+	}
+	// The unrelated device was not asked: its tags do not match.
+	if _, _, err := me.src.Lookup(ctx, newChannel(t, "").target()); !errors.Is(err, mutable.ErrNotFound) {
+		t.Errorf("Lookup of a channel nobody holds = %v, want ErrNotFound", err)
+	}
+
+	// A neighbour that says goodbye is no longer asked.
+	me.src.event(mdns.Event{Kind: mdns.Removed, Entry: newDev.entry()})
+	items, peers, _ = me.src.Lookup(ctx, c.target())
+	if len(items) != 1 || items[0].Seq != 1 || !slices.Equal(peers, []string{"127.0.0.1:6001"}) {
+		t.Errorf("after the newer device left: Lookup = seq %d, peers %v; want seq 1 from the old device", seqOf(items), peers)
+	}
+
+	// Our own record (the browser sees it too) is never a neighbour.
+	me.src.event(mdns.Event{Kind: mdns.Added, Entry: me.entry()})
+	me.src.mu.Lock()
+	_, self := me.src.neighbours["device me"]
+	me.src.mu.Unlock()
+	if self {
+		t.Error("the device's own record became a neighbour")
+	}
+}
+
+func seqOf(items []mutable.Item) int64 {
+	if len(items) == 0 {
+		return -1
+	}
+	return items[0].Seq
+}
+
+// TestOfferOnStampChange: a neighbour publishes a new version; when its
+// record changes, the device fetches the item and offers it, once.
+func TestOfferOnStampChange(t *testing.T) {
+	c := newChannel(t, "")
+	pub := newDevice(t, "pub", 6001, newHolder(c.item(t, 1)))
+	sub := newDevice(t, "sub", 6002, newHolder(c.item(t, 1)))
+	sub.src.event(mdns.Event{Kind: mdns.Added, Entry: pub.entry()})
+	time.Sleep(100 * time.Millisecond)
+	sub.src.wg.Wait()
+	if got := sub.holder.offered(); len(got) != 0 {
+		t.Errorf("neighbour with the same version: %d offers, want none", len(got))
+	}
+
+	v2 := c.item(t, 2)
+	pub.holder.set(v2)
+	pub.src.refreshHeld()
+	sub.src.event(mdns.Event{Kind: mdns.Updated, Entry: pub.entry()})
+	waitFor(t, "the offer of version 2", func() bool { return len(sub.holder.offered()) > 0 })
+	sub.src.wg.Wait()
+	if got := sub.holder.offered(); len(got) != 1 || got[0].Seq != 2 || got[0].Sig != v2.Sig {
+		t.Errorf("offers = %d (seq %d), want version 2 once", len(got), seqOf(got))
+	}
+
+	// The same record again (a pairing change, say): no new request.
+	sub.holder.set(v2)
+	sub.src.refreshHeld()
+	e := pub.entry()
+	e.PairingOpen = true
+	sub.src.event(mdns.Event{Kind: mdns.Updated, Entry: e})
+	sub.src.wg.Wait()
+	if got := sub.holder.offered(); len(got) != 1 {
+		t.Errorf("offers after an unrelated record change = %d, want still 1", len(got))
+	}
+}
+
+// TestWantedOffered: a channel looked up before any neighbour had it (a
+// new subscription) is offered as soon as a neighbour advertises it.
+func TestWantedOffered(t *testing.T) {
+	c := newChannel(t, "")
+	sub := newDevice(t, "sub", 6002, newHolder())
+	if _, _, err := sub.src.Lookup(context.Background(), c.target()); !errors.Is(err, mutable.ErrNotFound) {
+		t.Fatalf("Lookup = %v, want ErrNotFound", err)
+	}
+	pub := newDevice(t, "pub", 6001, newHolder())
+	sub.src.event(mdns.Event{Kind: mdns.Added, Entry: pub.entry()}) // holds nothing yet
+	pub.holder.set(c.item(t, 1))
+	pub.src.refreshHeld()
+	sub.src.event(mdns.Event{Kind: mdns.Updated, Entry: pub.entry()})
+	waitFor(t, "the offer of version 1", func() bool { return len(sub.holder.offered()) == 1 })
+
+	// Once held, the target is no longer "wanted".
+	sub.holder.set(c.item(t, 1))
+	sub.src.refreshHeld()
+	sub.src.mu.Lock()
+	n := len(sub.src.wanted)
+	sub.src.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d wanted targets after the channel is held, want 0", n)
+	}
+}
+
+// TestManyChannelsAskAll: a neighbour with more channels than fit in its
+// record says "*" and is asked about anything.
+func TestManyChannelsAskAll(t *testing.T) {
+	var items []mutable.Item
+	var want mutable.Item
+	for i := 0; i <= maxTags; i++ {
+		it := newChannel(t, "").item(t, int64(i+1))
+		items = append(items, it)
+		want = it
+	}
+	big := newDevice(t, "big", 6001, newHolder(items...))
+	me := newDevice(t, "me", 6002, newHolder())
+	if got := big.entry().TXT[KeyChannels]; got != AllChannels {
+		t.Fatalf("TXT ch with %d channels = %q, want %q", len(items), got, AllChannels)
+	}
+	me.src.event(mdns.Event{Kind: mdns.Added, Entry: big.entry()})
+	got, _, err := me.src.Lookup(context.Background(), want.Target())
+	if err != nil || len(got) != 1 || got[0].Seq != want.Seq {
+		t.Errorf("Lookup on a '*' neighbour = %d items, %v; want its item", len(got), err)
+	}
+	if _, _, err := me.src.Lookup(context.Background(), newChannel(t, "").target()); !errors.Is(err, mutable.ErrNotFound) {
+		t.Errorf("Lookup of an unknown channel on a '*' neighbour = %v, want ErrNotFound (its 404)", err)
+	}
+}
+
+// TestAddrOnLink: only addresses inside a watched interface's networks
+// are contacted. The test reads the host's interfaces (nothing is sent).
+func TestAddrOnLink(t *testing.T) {
+	s, err := New(Options{ID: "me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Skip("no lo interface")
+	}
+	s.ifaces = []net.Interface{*lo}
+	for _, a := range []string{"127.0.0.1", "127.0.0.2", "::1", "0.0.0.0", "224.0.0.251", "8.8.8.8", "192.168.1.1", "fe80::1%eth0"} {
+		if s.addrOnLink(netip.MustParseAddr(a)) {
+			t.Errorf("addrOnLink(%s) = true with only lo watched", a)
+		}
+	}
+	if !s.addrOnLink(netip.MustParseAddr("fe80::1%lo")) {
+		t.Error("addrOnLink(fe80::1%lo) = false; a link-local address on the watched interface is on link")
+	}
+}
+
+func TestNewNeedsID(t *testing.T) {
+	if _, err := New(Options{}); err == nil {
+		t.Error("New without an id succeeded")
+	}
+}
+
+// TestNeighbourLimit: a LAN flooded with fake records fills the table up
+// to its bound and no further.
+func TestNeighbourLimit(t *testing.T) {
+	me := newDevice(t, "me", 1, newHolder())
+	for i := range 3 * maxNeighbours {
+		me.src.event(mdns.Event{Kind: mdns.Added, Entry: mdns.Entry{
+			Instance: "fake " + strconv.Itoa(i), ID: "f" + strconv.Itoa(i), Port: 1,
+			Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, TXT: map[string]string{KeyChannels: AllChannels},
+		}})
+	}
+	me.src.wg.Wait()
+	me.src.mu.Lock()
+	n := len(me.src.neighbours)
+	me.src.mu.Unlock()
+	if n != maxNeighbours {
+		t.Errorf("%d neighbours after %d records, want the bound %d", n, 3*maxNeighbours, maxNeighbours)
+	}
+}
