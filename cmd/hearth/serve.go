@@ -176,7 +176,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	}
 	defer ln.Close()
 
-	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Logger: log})
+	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Logger: log, ConfigureDHT: dhtConfig(cfg)})
 	if err != nil {
 		return fmt.Errorf("start engine: %w", err)
 	}
@@ -185,11 +185,24 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 			log.Error("close engine", "err", err)
 		}
 	}()
+	// Channels (engine/channel); stopped before the engine closes.
+	chm, stopChannels, err := startChannels(ctx, cfg, st, eng, nil, log)
+	if err != nil {
+		return err
+	}
+	defer stopChannels()
 
-	ac, err := access.New(access.Options{Store: st, Logger: log, Pairing: cfg.Access.Pairing})
+	lp := &lanPresence{log: log}
+	ac, err := access.New(access.Options{Store: st, Logger: log, Pairing: cfg.Access.Pairing, OnEvent: lp.accessEvent})
 	if err != nil {
 		return fmt.Errorf("load access state: %w", err)
 	}
+	// mDNS and the channels' LAN path; goodbye packets on the way out.
+	if err := lp.start(ctx, lanStart{cfg: cfg, st: st, addr: ln.Addr(), version: versionInfo().Version, ac: ac,
+		peerPort: func() int { return eng.Stats().PeerPort }}); err != nil {
+		return err
+	}
+	defer lp.close()
 	clients, err := access.ParseClients(cfg.Access.Clients)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -201,6 +214,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	h := web.NewHandler(web.Options{
 		Transmission:  rpc,
 		Engine:        eng,
+		Channels:      chm,
 		Logger:        log,
 		Version:       vi,
 		Config:        liveConfig(cfg, sources, eng),
@@ -208,6 +222,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		TrustLoopback: cfg.Access.TrustLoopback,
 		Clients:       clients,
 		AllowedHosts:  append(web.DeviceHostNames(hostname), cfg.Access.AllowedHosts...),
+		LAN:           lp.handler(),
 	})
 	srv := &http.Server{
 		Handler:           h,

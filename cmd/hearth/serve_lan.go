@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hearth-media/hearth/config"
+	"github.com/hearth-media/hearth/device/mdns"
+	"github.com/hearth-media/hearth/engine/store"
+	"github.com/hearth-media/hearth/web/access"
+	"github.com/hearth-media/hearth/web/lan"
+)
+
+// deviceIDKey is where the device's stable id lives in the state store:
+// the mDNS id key, the seed of the host name hearth-<id>.local and of the
+// channels' LAN tags.
+const deviceIDKey = "device/id"
+
+// deviceID returns the device's id, made with mdns.NewID on first start.
+func deviceID(st store.Store) (string, error) {
+	b, err := st.Get([]byte(deviceIDKey))
+	switch {
+	case err == nil && len(b) > 0:
+		return string(b), nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return "", fmt.Errorf("read device id: %w", err)
+	}
+	id := mdns.NewID()
+	if err := st.Set([]byte(deviceIDKey), []byte(id)); err != nil {
+		return "", fmt.Errorf("save device id: %w", err)
+	}
+	return id, nil
+}
+
+// lanPresence is the daemon on the LAN: the mDNS advertiser and the
+// channels' LAN source. Its zero value is off; every method is safe then.
+type lanPresence struct {
+	log *slog.Logger
+	adv atomic.Pointer[mdns.Advertiser]
+	src *lan.Source
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// accessEvent is access.Options.OnEvent: the pair TXT key follows the
+// pairing button's window.
+func (p *lanPresence) accessEvent(e access.Event) {
+	a := p.adv.Load()
+	if a == nil {
+		return
+	}
+	switch e.Kind {
+	case access.EventWindowOpen:
+		a.SetPairing(true)
+	case access.EventWindowClosed:
+		a.SetPairing(false)
+	}
+}
+
+// lanStart is what startLAN needs of the daemon.
+type lanStart struct {
+	cfg      *config.Config
+	st       store.Store
+	addr     net.Addr // the API's listen address
+	version  string
+	ac       *access.Controller
+	peerPort func() int
+}
+
+// start advertises the device over mDNS when device.mdns is on and the API
+// is reachable from the LAN, and starts the channels' LAN source when
+// channels.lan is on too. A config mistake (a missing interface, a name
+// too long) is an error; anything else is logged and the daemon runs on
+// without it.
+func (p *lanPresence) start(ctx context.Context, s lanStart) error {
+	cfg := s.cfg
+	if !cfg.Device.MDNS {
+		p.log.Info("mdns off (device.mdns): the device is not advertised and channels do not use the LAN")
+		return nil
+	}
+	ta, ok := s.addr.(*net.TCPAddr)
+	if !ok || ta.IP.IsLoopback() {
+		p.log.Info("mdns off: the API listens on loopback only, so the LAN could not reach it", "listen", s.addr.String())
+		return nil
+	}
+	id, err := deviceID(s.st)
+	if err != nil {
+		return err
+	}
+	ctx, p.cancel = context.WithCancel(ctx)
+	a, err := mdns.Start(ctx, mdns.Config{
+		ID: id, Name: cfg.Device.Name, Model: cfg.Device.Model, Version: s.version, Port: ta.Port,
+		Interfaces: cfg.Device.Interfaces, PairingOpen: s.ac.PairingWindowOpen(),
+	}, p.log)
+	if errors.Is(err, mdns.ErrConfig) {
+		p.cancel()
+		return fmt.Errorf("config device: %w", err)
+	}
+	if err != nil {
+		p.cancel()
+		p.log.Warn("mdns off: cannot advertise the device", "err", err)
+		return nil
+	}
+	p.adv.Store(a)
+	// The window may have changed between the read above and the Store.
+	a.SetPairing(s.ac.PairingWindowOpen())
+	p.log.Info("mdns started", "id", id, "port", ta.Port, "interfaces", cfg.Device.Interfaces)
+
+	if !cfg.Channels.LAN {
+		p.log.Info("channels' LAN path off (channels.lan)")
+		return nil
+	}
+	names := cfg.Device.Interfaces
+	src, err := lan.New(lan.Options{
+		ID: id, Advertiser: a, PeerPort: s.peerPort, Logger: p.log,
+		Interfaces: func() ([]net.Interface, error) { return mdns.Interfaces(names) },
+	})
+	if err != nil {
+		return fmt.Errorf("channels' LAN path: %w", err)
+	}
+	p.src = src
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		src.Serve(ctx)
+	}()
+	return nil
+}
+
+// handler is web.Options.LAN: nil when the LAN path is off.
+func (p *lanPresence) handler() http.Handler {
+	if p.src == nil {
+		return nil
+	}
+	return p.src.Handler()
+}
+
+// close stops the LAN source and says goodbye over mDNS.
+func (p *lanPresence) close() {
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	p.wg.Wait()
+	if a := p.adv.Load(); a != nil {
+		a.Close()
+	}
+}
