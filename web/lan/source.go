@@ -260,7 +260,8 @@ func (s *Source) watchLoop(ctx context.Context) {
 		ifaces, err := s.o.Interfaces()
 		if err != nil || len(ifaces) == 0 {
 			if !warned {
-				s.log.Warn("channels' LAN path waits for a network interface to watch", "err", err)
+				// device/mdns already warns about it.
+				s.log.Debug("channels' LAN path waits for a network interface to watch", "err", err)
 				warned = true
 			}
 			sleep(ctx, rewatchEvery)
