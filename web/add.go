@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/channel"
 	"github.com/hearth-media/hearth/engine/link"
 )
 
@@ -55,6 +56,10 @@ func (a *api) addTorrent(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusUnsupportedMediaType, "missing Content-Type: send application/json, application/x-bittorrent or multipart/form-data")
 	default:
 		return errorf(http.StatusUnsupportedMediaType, "unsupported Content-Type %q: send application/json, application/x-bittorrent or multipart/form-data", mt)
+	}
+	if a.channels != nil && channel.IsLink(body.Magnet) {
+		// A channel link is accepted wherever a magnet is: it subscribes.
+		return a.subscribeFromAdd(w, r, body.Magnet, body.Dir)
 	}
 	req, err := a.addRequest(r, body)
 	if err != nil {

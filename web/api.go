@@ -100,6 +100,9 @@ type Options struct {
 	// read-only and without credentials, for other Hearth devices on the
 	// LAN; the client list and Host checks still apply.
 	LAN http.Handler
+	// Channels, when set, serves /api/v1/channels and /api/v1/subscriptions
+	// (channels.go) and takes channel links given to POST /api/v1/torrents.
+	Channels Channels
 }
 
 // Size limits of request bodies.
@@ -123,6 +126,7 @@ type api struct {
 	access        *access.Controller
 	trustLoopback bool
 	clients       []netip.Prefix
+	channels      Channels
 }
 
 // NewHandler returns the API handler. It answers /api/v1/… and 404s
@@ -144,6 +148,7 @@ func NewHandler(opts Options) http.Handler {
 		access:        opts.Access,
 		trustLoopback: opts.TrustLoopback,
 		clients:       opts.Clients,
+		channels:      opts.Channels,
 	}
 	for _, h := range opts.AllowedHosts {
 		h = strings.ToLower(h)
@@ -193,6 +198,7 @@ func (a *api) routes() {
 	m.Handle("PATCH /api/v1/settings", a.h(a.patchSettings))
 	m.Handle("GET /api/v1/config", a.h(a.getConfig))
 	a.accessRoutes()
+	a.channelRoutes(a.channels)
 }
 
 // allMethods are tried to tell a 405 from a 404.
