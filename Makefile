@@ -8,6 +8,12 @@ help: ## list targets
 build: ## build bin/hearth for this machine (static, CGO_ENABLED=0)
 	scripts/build.sh bin/hearth
 
+cross: ## static binaries for armv5/6/7, arm64, mipsle, mips, amd64 into dist/, with a size table
+	scripts/cross.sh
+
+size: ## what makes the armv7 binary big, by package and module: bench/size.txt
+	scripts/size.sh
+
 run: build ## build and run the daemon on embedded defaults (state in ./data, UI+API on 127.0.0.1:9091)
 	./bin/hearth serve --data-dir ./data
 
@@ -26,4 +32,4 @@ fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 clean: ## remove build outputs
 	rm -rf bin dist
 
-.PHONY: help build run test lint bench fuzz clean
+.PHONY: help build run test lint bench fuzz clean cross size
