@@ -185,12 +185,6 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 			log.Error("close engine", "err", err)
 		}
 	}()
-	// Channels (engine/channel); stopped before the engine closes.
-	chm, stopChannels, err := startChannels(ctx, cfg, st, eng, nil, log)
-	if err != nil {
-		return err
-	}
-	defer stopChannels()
 
 	lp := &lanPresence{log: log}
 	ac, err := access.New(access.Options{Store: st, Logger: log, Pairing: cfg.Access.Pairing, OnEvent: lp.accessEvent})
@@ -203,6 +197,14 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		return err
 	}
 	defer lp.close()
+	// Channels (engine/channel) over the DHT and the LAN source; stopped
+	// before the LAN source and the engine.
+	chm, stopChannels, err := startChannels(ctx, cfg, st, eng, lp.channelLAN(), log)
+	if err != nil {
+		return err
+	}
+	defer stopChannels()
+	lp.setHolder(chm)
 	clients, err := access.ParseClients(cfg.Access.Clients)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
