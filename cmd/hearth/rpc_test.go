@@ -226,7 +226,7 @@ func TestTransmissionRemote(t *testing.T) {
 		t.Errorf("after global -d 200 -u 300: %d/%d KB/s", s.DownloadKBps, s.UploadKBps)
 	}
 	si := tr.ok("-si")
-	for _, want := range []string{"RPC version: 17", "Download speed limit: 200 kB/s (Enabled limit: 200 kB/s", "Upload speed limit: 300 kB/s", "Download directory: "} {
+	for _, want := range []string{"Daemon version: 4.0.0 (hearth e2e-test)", "RPC version: 17", "Download speed limit: 200 kB/s (Enabled limit: 200 kB/s", "Upload speed limit: 300 kB/s", "Download directory: "} {
 		if !strings.Contains(si, want) {
 			t.Errorf("-si: %q missing in\n%s", want, si)
 		}

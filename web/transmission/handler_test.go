@@ -403,6 +403,10 @@ func TestSession(t *testing.T) {
 	if num(all["rpc-version"]) != rpcVersion || all["session-id"] != s.sid || num(all["peer-port"]) != int64(s.eng.Stats().PeerPort) {
 		t.Errorf("session-get = rpc %v, id %v, port %v", all["rpc-version"], all["session-id"], all["peer-port"])
 	}
+	// The *arr apps parse the first number of "version" and want 2.40 or more.
+	if all["version"] != "4.0.0 (hearth test)" {
+		t.Errorf("version = %q, want 4.0.0 (hearth test)", all["version"])
+	}
 	some := s.ok("session-get", map[string]any{"fields": []string{"version", "download_dir", "nonsense"}})
 	if len(some) != 2 || some["download-dir"] == nil {
 		t.Errorf("session-get with fields = %v, want version and download-dir", some)
@@ -470,7 +474,7 @@ func TestSession(t *testing.T) {
 		t.Errorf("failed session-set changed settings:\n%+v\n%+v", before.settings, after.settings)
 	}
 	out := s.ok("session-set", map[string]any{"peer-port": 51234})
-	if out["hearth-note"] == nil || s.eng.Settings().PeerPort != 51234 {
+	if note, _ := out["hearth-note"].(string); !strings.Contains(note, "peer-port") || !strings.Contains(note, "restart") || s.eng.Settings().PeerPort != 51234 {
 		t.Errorf("peer-port: answer %v, saved %d; want a note that it applies after a restart", out, s.eng.Settings().PeerPort)
 	}
 

@@ -16,6 +16,11 @@ const (
 	rpcVersion        = 17
 	rpcVersionMinimum = 14
 	rpcVersionSemver  = "5.3.0"
+	// transmissionVersion is the Transmission release whose RPC (17) Hearth
+	// speaks. session-get's "version" starts with it, then names Hearth:
+	// Sonarr, Radarr and the other *arr apps parse the first number there
+	// and refuse a daemon below 2.40.
+	transmissionVersion = "4.0.0"
 )
 
 // Fixed values of settings Hearth does not have.
@@ -158,13 +163,25 @@ func (h *handler) sessionValues() map[string]any {
 			"memory-bytes": 1024,
 		},
 		"utp-enabled": h.cfg.Torrent.UTP,
-		"version":     "hearth " + version,
+		"version":     transmissionVersion + " (hearth " + version + ")",
 	}
 	if len(s.PendingRestart) > 0 {
 		// Not Transmission's: saved settings that apply after a restart.
-		m["hearth-pending-restart"] = s.PendingRestart
+		m["hearth-pending-restart"] = pendingNames(s.PendingRestart)
 	}
 	return m
+}
+
+// pendingNames are the RPC's names of the engine's settings awaiting a restart.
+func pendingNames(engineNames []string) []string {
+	out := make([]string, 0, len(engineNames))
+	for _, n := range engineNames {
+		if n == "peerPort" {
+			n = "peer-port"
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // sessionFieldName maps session-get field names (either naming) to classic.
@@ -370,7 +387,7 @@ func sessionSet(c *call) (map[string]any, error) {
 		return nil, err
 	}
 	if (p.PeerPort != nil || p.Encryption != nil) && len(after.PendingRestart) > 0 {
-		return map[string]any{"hearth-note": "saved; " + strings.Join(after.PendingRestart, " and ") + " apply after the daemon restarts"}, nil
+		return map[string]any{"hearth-note": "saved; " + strings.Join(pendingNames(after.PendingRestart), " and ") + " will apply after the daemon restarts"}, nil
 	}
 	return nil, nil
 }
