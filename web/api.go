@@ -174,6 +174,13 @@ func NewHandler(opts Options) http.Handler {
 	// sends from another site (Sec-Fetch-Site / Origin): without it any web
 	// page could add torrents to a daemon on localhost.
 	cop := http.NewCrossOriginProtection()
+	if opts.Transmission != nil {
+		// The RPC has Transmission's own CSRF defence, the session-id
+		// handshake (a page on another site cannot read the id); browser-based
+		// remotes that Transmission serves must not get a 403 here.
+		cop.AddInsecureBypassPattern("/transmission/rpc")
+		cop.AddInsecureBypassPattern("/transmission/rpc/{$}")
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, errorf(http.StatusForbidden, "cross-origin request refused"))
 	}))
