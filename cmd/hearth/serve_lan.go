@@ -12,6 +12,7 @@ import (
 
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/device/mdns"
+	"github.com/hearth-media/hearth/engine/channel"
 	"github.com/hearth-media/hearth/engine/store"
 	"github.com/hearth-media/hearth/web/access"
 	"github.com/hearth-media/hearth/web/lan"
@@ -140,6 +141,21 @@ func (p *lanPresence) handler() http.Handler {
 		return nil
 	}
 	return p.src.Handler()
+}
+
+// channelLAN is channel.Options.LAN: nil when the LAN path is off.
+func (p *lanPresence) channelLAN() channel.LAN {
+	if p.src == nil {
+		return nil
+	}
+	return p.src
+}
+
+// setHolder hands the channel manager to the LAN source.
+func (p *lanPresence) setHolder(m *channel.Manager) {
+	if p.src != nil {
+		p.src.SetHolder(m)
+	}
 }
 
 // close stops the LAN source and says goodbye over mDNS.

@@ -60,7 +60,9 @@ type Options struct {
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// HeldInterval is how often Holder.Held is read to update the TXT
-	// record; 0 means 2 s.
+	// record; 0 means 2 s. HeldChanged makes it read at once. (The channel
+	// manager verifies every item's signature in Held: milliseconds on a
+	// MIPS router, so not every second.)
 	HeldInterval time.Duration
 	// FetchTimeout bounds one request to a neighbour; 0 means 5 s.
 	FetchTimeout time.Duration
@@ -94,6 +96,8 @@ type Source struct {
 	// onLink says whether a neighbour's address may be contacted; tests
 	// replace it to allow loopback.
 	onLink func(netip.Addr) bool
+
+	kickC chan struct{} // HeldChanged
 
 	mu         sync.Mutex
 	holder     Holder
@@ -153,6 +157,7 @@ func New(o Options) (*Source, error) {
 		},
 		limit:      newLimiter(),
 		sem:        make(chan struct{}, fetchers),
+		kickC:      make(chan struct{}, 1),
 		holder:     o.Holder,
 		held:       map[[20]byte]mutable.Item{},
 		neighbours: map[string]*neighbour{},
@@ -193,7 +198,18 @@ func (s *Source) Serve(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-s.kickC:
 		}
+	}
+}
+
+// HeldChanged tells the source that the holder's items changed (a
+// publish, a new version installed), so it advertises them now instead of
+// at the next HeldInterval tick. It never blocks.
+func (s *Source) HeldChanged() {
+	select {
+	case s.kickC <- struct{}{}:
+	default:
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,4 +201,57 @@ func TestNeighbourLimit(t *testing.T) {
 	if n != maxNeighbours {
 		t.Errorf("%d neighbours after %d records, want the bound %d", n, 3*maxNeighbours, maxNeighbours)
 	}
+}
+
+// TestHeldChanged: a kick advertises a new version at once, not at the
+// next tick (an hour away here).
+func TestHeldChanged(t *testing.T) {
+	c := newChannel(t, "")
+	h := newHolder(c.item(t, 1))
+	adv := &recordingAdvertiser{}
+	s, err := New(Options{ID: "me", Holder: h, Advertiser: adv, HeldInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the first TXT", func() bool { return adv.count() == 1 })
+	first := adv.last()[KeyStamp]
+	h.set(c.item(t, 2))
+	s.HeldChanged()
+	waitFor(t, "the TXT of version 2", func() bool { return adv.count() == 2 })
+	if got := adv.last()[KeyStamp]; got == first {
+		t.Errorf("stamp after version 2 = %q, unchanged", got)
+	}
+	s.HeldChanged() // nothing changed: no new record
+	time.Sleep(50 * time.Millisecond)
+	if n := adv.count(); n != 2 {
+		t.Errorf("%d TXT updates after a kick without change, want still 2", n)
+	}
+}
+
+type recordingAdvertiser struct {
+	mu   sync.Mutex
+	txts []map[string]string
+}
+
+func (a *recordingAdvertiser) SetTXT(m map[string]string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.txts = append(a.txts, m)
+	return nil
+}
+
+func (a *recordingAdvertiser) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.txts)
+}
+
+func (a *recordingAdvertiser) last() map[string]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.txts[len(a.txts)-1]
 }
