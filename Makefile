@@ -14,6 +14,9 @@ cross: ## static binaries for armv5/6/7, arm64, mipsle, mips, amd64 into dist/, 
 size: ## what makes the armv7 binary big, by package and module: bench/size.txt
 	scripts/size.sh
 
+qemu-test: ## armv7, arm64, mipsle binaries under qemu-user: serve, API, a torrent to and from amd64
+	scripts/qemu-test.sh
+
 run: build ## build and run the daemon on embedded defaults (state in ./data, UI+API on 127.0.0.1:9091)
 	./bin/hearth serve --data-dir ./data
 
@@ -32,4 +35,4 @@ fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 clean: ## remove build outputs
 	rm -rf bin dist
 
-.PHONY: help build run test lint bench fuzz clean cross size
+.PHONY: help build run test lint bench fuzz clean cross size qemu-test

@@ -20,6 +20,10 @@ DEPS=(
 	"avahi-daemon avahi-daemon"              # mDNS interop: avahi in a test namespace (device/mdns)
 	"avahi-browse avahi-utils"               # avahi-browse, avahi-publish (device/mdns)
 	"dbus-daemon dbus"                       # the private bus avahi-daemon needs (device/mdns)
+	"qemu-arm-static qemu-user-static"       # make qemu-test: arm, aarch64, mipsel emulators, called directly (no binfmt_misc)
+	"shellcheck shellcheck"                  # firmware/: init scripts (buildroot, openwrt, deb maintainer scripts)
+	"systemd-analyze systemd"                # firmware/: systemd-analyze verify packaging/systemd/hearth.service
+	"dpkg-deb dpkg"                          # make package and its test (always on Debian)
 )
 BENCH_DEPS=(
 	"qbittorrent-nox qbittorrent-nox" # the fast seeder bench/transfer.sh can use
