@@ -245,7 +245,11 @@ func (h *handler) serve(ctx context.Context, body []byte) (int, any, func()) {
 		}
 		return http.StatusOK, resp, after
 	}
-	return http.StatusOK, h.serveClassic(ctx, &req), h.afterOf(&req)
+	resp := h.serveClassic(ctx, &req)
+	if resp["result"] != "success" {
+		return http.StatusOK, resp, nil
+	}
+	return http.StatusOK, resp, h.afterOf(&req)
 }
 
 // strictDecode decodes one JSON object with no unknown keys and nothing after it.

@@ -504,8 +504,9 @@ func TestSession(t *testing.T) {
 	if code != 200 || !strings.Contains(string(body), `"tag":4711`) {
 		t.Errorf("tag not echoed: %d %s", code, body)
 	}
+	s.fails("session-close", map[string]any{"now": true})
 	if closed.Load() {
-		t.Fatal("shutdown called before session-close")
+		t.Fatal("shutdown called before a valid session-close")
 	}
 	s.ok("session-close", nil)
 	if !closed.Load() {
