@@ -176,7 +176,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	}
 	defer ln.Close()
 
-	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Logger: log})
+	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Logger: log, ConfigureDHT: dhtConfig(cfg)})
 	if err != nil {
 		return fmt.Errorf("start engine: %w", err)
 	}
@@ -197,6 +197,14 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		return err
 	}
 	defer lp.close()
+	// Channels (engine/channel) over the DHT and the LAN source; stopped
+	// before the LAN source and the engine.
+	chm, stopChannels, err := startChannels(ctx, cfg, st, eng, lp.channelLAN(), log)
+	if err != nil {
+		return err
+	}
+	defer stopChannels()
+	lp.setHolder(chm)
 	clients, err := access.ParseClients(cfg.Access.Clients)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -208,6 +216,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	h := web.NewHandler(web.Options{
 		Transmission:  rpc,
 		Engine:        eng,
+		Channels:      chm,
 		Logger:        log,
 		Version:       vi,
 		Config:        liveConfig(cfg, sources, eng),
