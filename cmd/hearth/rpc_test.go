@@ -154,7 +154,8 @@ func writeFile(t *testing.T, path string, b []byte) {
 }
 
 func TestTransmissionRemote(t *testing.T) {
-	d := startDaemonProc(t, t.TempDir())
+	dataDir := t.TempDir()
+	d := startDaemonProc(t, dataDir)
 	tr := newRemote(t, d)
 
 	// Add a .torrent file whose data is already in its folder: it seeds.
@@ -252,6 +253,20 @@ func TestTransmissionRemote(t *testing.T) {
 	}
 	tr.success("--no-alt-speed-scheduler")
 
+	// Settings and ids survive a restart.
+	d.stop()
+	d = startDaemonProc(t, dataDir)
+	tr = newRemote(t, d)
+	si = tr.ok("-si")
+	for _, want := range []string{"Download speed limit: 200 kB/s (Enabled limit: 200 kB/s; Disabled turtle limit: 30 kB/s)", "Upload speed limit: 300 kB/s"} {
+		if !strings.Contains(si, want) {
+			t.Errorf("-si after a restart: %q missing in\n%s", want, si)
+		}
+	}
+	if line := tr.waitList("album", regexp.MustCompile(`100%.*Idle`)); !strings.HasPrefix(strings.TrimSpace(line), id+" ") {
+		t.Errorf("after a restart the album's line is %q, want id %s", line, id)
+	}
+
 	// A magnet link (no peers anywhere: it waits for metadata).
 	magnet := "magnet:?xt=urn:btih:" + strings.Repeat("5a", 20) + "&dn=by-magnet"
 	tr.success("-a", magnet)
@@ -284,7 +299,7 @@ func TestTransmissionRemote(t *testing.T) {
 		t.Errorf("-l after removal:\n%s", list)
 	}
 	st := tr.ok("-st")
-	for _, want := range []string{"CURRENT SESSION", "TOTAL", "Started 1 times"} {
+	for _, want := range []string{"CURRENT SESSION", "TOTAL", "Started 2 times"} {
 		if !strings.Contains(st, want) {
 			t.Errorf("-st: %q missing in\n%s", want, st)
 		}
