@@ -199,6 +199,19 @@ func TestAltSpeedSchedule(t *testing.T) {
 	if s, err := e.SetSettings(engine.SettingsPatch{AltDays: ptr("all")}); err != nil || !s.AltEnabled {
 		t.Errorf("after alt days = all on a Saturday at 10:00: on = %v (err %v), want on", s.AltEnabled, err)
 	}
+	// A patch that changes the schedule and switches the limits: the
+	// switch holds until the next begin or end (Saturday 10:00 is inside
+	// "all", but the user said off).
+	if s, err := e.SetSettings(engine.SettingsPatch{AltBegin: ptr("08:00"), AltEnabled: ptr(false)}); err != nil || s.AltEnabled {
+		t.Errorf("schedule change with an explicit off: on = %v (err %v), want off", s.AltEnabled, err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if e.Settings().AltEnabled {
+		t.Errorf("the schedule overrode the explicit switch before its next boundary")
+	}
+	if _, err := e.SetSettings(engine.SettingsPatch{AltEnabled: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
 	// Turning the schedule off leaves the switch where it is.
 	if s, err := e.SetSettings(engine.SettingsPatch{AltScheduled: ptr(false)}); err != nil || !s.AltEnabled {
 		t.Errorf("after turning the schedule off: on = %v (err %v), want still on", s.AltEnabled, err)

@@ -152,10 +152,16 @@ func (e *Engine) applyMore(p SettingsPatch, kv map[string]string) {
 		s.Encryption = *p.Encryption
 	}
 	// A change to the schedule applies it at once, as in Transmission,
-	// unless the same patch switches the limits explicitly.
-	if (p.AltScheduled != nil || p.AltBegin != nil || p.AltEnd != nil || p.AltDays != nil) && p.AltEnabled == nil {
-		e.alt.known = false
-		e.altTick(e.now())
+	// unless the same patch switches the limits explicitly: then that
+	// switch holds until the schedule's next begin or end.
+	if p.AltScheduled != nil || p.AltBegin != nil || p.AltEnd != nil || p.AltDays != nil {
+		now := e.now()
+		if p.AltEnabled == nil {
+			e.alt.known = false
+			e.altTick(now)
+		} else if begin, end, days, ok := e.altSchedule(); ok {
+			e.alt = altState{known: true, boundary: lastAltBoundary(begin, end, days, now)}
+		}
 	}
 }
 
