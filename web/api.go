@@ -96,7 +96,7 @@ type Options struct {
 	// Transmission, when set, serves /transmission/rpc (package
 	// web/transmission) behind the same checks as the API.
 	Transmission http.Handler
-	// LAN, when set, serves GET /lan/v1/items/{target} (package web/lan):
+	// LAN, when set, serves GET /lan/v1/items/{token} (package web/lan):
 	// read-only and without credentials, for other Hearth devices on the
 	// LAN; the client list and Host checks still apply.
 	LAN http.Handler
@@ -167,7 +167,7 @@ func NewHandler(opts Options) http.Handler {
 		a.mux.Handle("/transmission/rpc/{$}", opts.Transmission) // transmission-remote's path
 	}
 	if opts.LAN != nil {
-		a.mux.Handle("GET /lan/v1/items/{target}", opts.LAN)
+		a.mux.Handle("GET /lan/v1/items/{token}", opts.LAN)
 	}
 
 	// Cross-origin protection turns away state-changing requests a browser

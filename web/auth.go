@@ -24,7 +24,7 @@ import (
 //     can send) or "Authorization: Bearer TOKEN" → 401 with a Basic
 //     challenge, or 429 when the address has failed too often. Only the
 //     two pairing steps (POST /api/v1/pair, POST /api/v1/pair/{id}) and
-//     the channels' LAN item lookup (GET /lan/v1/items/{40 hex digits},
+//     the channels' LAN item lookup (GET /lan/v1/items/{64 hex digits},
 //     package web/lan) pass without credentials.
 
 // authRealm is the realm of the Basic challenge; remotes show it.
@@ -109,15 +109,16 @@ func publicEndpoint(r *http.Request) bool {
 }
 
 // lanItemLookup reports whether r is GET /lan/v1/items/ followed by
-// exactly 40 lowercase hex digits: other Hearth devices ask it for a
-// channel's signed item, which anyone who knows the channel can get from
-// the DHT anyway (see web/lan). Nothing else under /lan/ is public.
+// exactly 64 lowercase hex digits (a query token only a device that knows
+// the channel can make): other Hearth devices ask it for a channel's
+// signed item, which anyone who knows the channel can get from the DHT
+// anyway (see web/lan). Nothing else under /lan/ is public.
 func lanItemLookup(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
 	hex, ok := strings.CutPrefix(r.URL.Path, "/lan/v1/items/")
-	if !ok || len(hex) != 40 || r.URL.RawQuery != "" {
+	if !ok || len(hex) != 64 || r.URL.RawQuery != "" {
 		return false
 	}
 	for _, c := range hex {

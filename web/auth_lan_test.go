@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// TestAuthLANItemsExemption: GET /lan/v1/items/{40 hex} reaches the LAN
+// TestAuthLANItemsExemption: GET /lan/v1/items/{64 hex} reaches the LAN
 // handler without credentials; every other path and method under /lan/
 // needs them, and the client list still applies.
 func TestAuthLANItemsExemption(t *testing.T) {
@@ -16,10 +16,10 @@ func TestAuthLANItemsExemption(t *testing.T) {
 	lanH := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"target":"` + r.PathValue("target") + `"}`))
+		w.Write([]byte(`{"target":"` + r.PathValue("token") + `"}`))
 	})
 	e := newAuthEnv(t, func(o *Options) { o.LAN = lanH })
-	target := strings.Repeat("0a", 20)
+	target := strings.Repeat("0a", 32)
 
 	w := e.req("GET", "/lan/v1/items/"+target, lanAddr, nil)
 	e.expect(w, 200, "LAN GET /lan/v1/items/<target>, no credentials")
@@ -36,8 +36,9 @@ func TestAuthLANItemsExemption(t *testing.T) {
 		{"PUT", "/lan/v1/items/" + target},
 		{"DELETE", "/lan/v1/items/" + target},
 		{"GET", "/lan/v1/items/" + strings.ToUpper(target)},
-		{"GET", "/lan/v1/items/" + target[:39]},
+		{"GET", "/lan/v1/items/" + target[:63]},
 		{"GET", "/lan/v1/items/" + target + "0"},
+		{"GET", "/lan/v1/items/" + target[:40]}, // a raw BEP 44 target is not a query token
 		{"GET", "/lan/v1/items/" + target + "/x"},
 		{"GET", "/lan/v1/items/" + target + "?x=1"},
 		{"GET", "/lan/v1/items/"},

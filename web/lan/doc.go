@@ -24,18 +24,24 @@
 // held (target, seq): it changes when the device gets or publishes a new
 // version, which is what makes neighbours ask again.
 //
-// Asking. GET /lan/v1/items/<40 lowercase hex digits of T> on the
-// device's API port (the SRV record's port), without credentials, answers
-// 200 with
+// Asking. GET /lan/v1/items/<64 lowercase hex digits of a query token> on
+// the device's API port (the SRV record's port), without credentials. The
+// token is HMAC-SHA256(key = T, message = "hearth lan channel query
+// v1\x00" || the asked device's id): only a device that knows the channel
+// can make it, and the asked device, which computes the tokens of the
+// channels it holds, finds T; a device that does not hold the channel
+// learns nothing from the question (this matters for a device that
+// advertises ch=* to be asked about everything), and a token is good for
+// one device only. The answer is 200 with
 //
 //	{"key": "<64 hex>", "salt": "<hex>", "seq": N, "value": "<base64 of
 //	 the bencoded BEP 46 value>", "sig": "<128 hex>", "peerPort": P,
 //	 "target": "<40 hex>"}
 //
-// when the device holds T, 404 otherwise, 400 for a malformed target and
-// 429 past the rate limits (5 requests a second per client address, burst
-// 30; 50 a second in all). peerPort is the BitTorrent port; the peer
-// address is the address the request went to.
+// when the device holds the channel, 404 otherwise, 400 for a malformed
+// token and 429 past the rate limits (5 requests a second per client
+// address, burst 30; 50 a second in all). peerPort is the BitTorrent port;
+// the peer address is the address the request went to.
 //
 // The LAN is untrusted transport: the answer is read strictly (one JSON
 // object of known fields, at most 4 KiB, exact hex lengths) and the item
@@ -58,8 +64,11 @@
 //
 // To every host on the link: that the device holds some channels and how
 // many (up to 31), when that set or a version changes (the stamp), and
-// nothing else — no public keys, infohashes, names or sizes. To a host
-// that knows a channel's key: which devices on the LAN hold it, their
-// latest item (public anyway in the DHT) and their peer port. BEP 14 local
+// nothing else — no public keys, targets, infohashes, names or sizes. To a
+// host that knows a channel's key: which devices on the LAN hold it, their
+// latest item (public anyway in the DHT) and their peer port. The HTTP
+// exchange is plain text: a host that can read other hosts' unicast
+// traffic (not the case on switched Ethernet or WPA2 Wi-Fi) would see the
+// items, as it could see any BitTorrent traffic. BEP 14 local
 // peer discovery, by contrast, multicasts infohashes to everyone.
 package lan

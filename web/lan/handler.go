@@ -23,12 +23,13 @@ const (
 	maxTracked   = 256
 )
 
-// Handler returns the read-only endpoint GET ItemsPath{target-hex}: the
-// item this device holds for that channel target and its peer port, 404
-// when it holds none. It needs no credentials (the daemon mounts it
-// before authentication): knowing the target is the only way to ask, and
-// the answer is what anyone who knows the target can get from the public
-// DHT. Requests are rate-limited per client address and in total (429).
+// Handler returns the read-only endpoint GET ItemsPath{token-hex}: the
+// item this device holds for the channel the query token stands for, and
+// its peer port; 404 when it holds none. It needs no credentials (the
+// daemon lets it through without): only a device that knows the channel's
+// target can make the token, and the answer is what anyone who knows the
+// target can get from the public DHT. Requests are rate-limited per
+// client address and in total (429).
 func (s *Source) Handler() http.Handler {
 	return http.HandlerFunc(s.serveItem)
 }
@@ -46,12 +47,12 @@ func (s *Source) serveItem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rest, ok := cutPrefix(r.URL.Path, ItemsPath)
-	target, valid := parseTarget(rest)
-	if !ok || !valid {
-		writeJSONError(w, http.StatusBadRequest, "want "+ItemsPath+"<40 lowercase hex digits of the channel target>")
+	token, valid := parseToken(rest)
+	if !ok || !valid || r.URL.RawQuery != "" {
+		writeJSONError(w, http.StatusBadRequest, "want "+ItemsPath+"<64 lowercase hex digits of a query token>")
 		return
 	}
-	it, ok := s.heldItem(target)
+	it, ok := s.itemByToken(token)
 	if !ok {
 		writeJSONError(w, http.StatusNotFound, "not held here")
 		return

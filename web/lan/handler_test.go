@@ -22,7 +22,8 @@ func TestEndpoint(t *testing.T) {
 	it := c.item(t, 4)
 	d := newDevice(t, "dev1", 51413, newHolder(it))
 	target := c.target()
-	hexT := hex.EncodeToString(target[:])
+	tok := queryToken(target, "dev1")
+	hexT := hex.EncodeToString(tok[:])
 
 	get := func(method, path string) (*http.Response, []byte) {
 		t.Helper()
@@ -58,14 +59,20 @@ func TestEndpoint(t *testing.T) {
 	if resp, b := get("HEAD", ItemsPath+hexT); resp.StatusCode != 200 || len(b) != 0 {
 		t.Errorf("HEAD = %s with %d bytes, want 200 and no body", resp.Status, len(b))
 	}
-	other := newChannel(t, "").target()
+	other := queryToken(newChannel(t, "").target(), "dev1")
+	otherID := queryToken(target, "dev2")
+	advertised := tag(target, "dev1")
 	for _, tt := range []struct {
 		method, path string
 		code         int
 	}{
 		{"GET", ItemsPath + hex.EncodeToString(other[:]), 404},
+		{"GET", ItemsPath + hex.EncodeToString(otherID[:]), 404},                                 // a token for another device
+		{"GET", ItemsPath + hex.EncodeToString(target[:]), 400},                                  // the target itself is never asked for
+		{"GET", ItemsPath + hex.EncodeToString(append(advertised[:], make([]byte, 26)...)), 404}, // the public tag is no key
+		{"GET", ItemsPath + hexT + "?x=1", 400},
 		{"GET", ItemsPath + strings.ToUpper(hexT), 400},
-		{"GET", ItemsPath + hexT[:38], 400},
+		{"GET", ItemsPath + hexT[:62], 400},
 		{"GET", ItemsPath + hexT + "00", 400},
 		{"GET", ItemsPath + "zz" + hexT[2:], 400},
 		{"GET", ItemsPath, 400},
@@ -95,8 +102,8 @@ func TestEndpoint(t *testing.T) {
 func TestEndpointRateLimit(t *testing.T) {
 	c := newChannel(t, "")
 	d := newDevice(t, "dev1", 1, newHolder(c.item(t, 1)))
-	target := c.target()
-	path := ItemsPath + hex.EncodeToString(target[:])
+	tok := queryToken(c.target(), "dev1")
+	path := ItemsPath + hex.EncodeToString(tok[:])
 	do := func(remote string) int {
 		r := httptest.NewRequest("GET", path, nil)
 		r.RemoteAddr = remote

@@ -102,7 +102,8 @@ type Source struct {
 	mu         sync.Mutex
 	holder     Holder
 	held       map[[20]byte]mutable.Item
-	txt        map[string]string // last advertised
+	byToken    map[[32]byte][20]byte // queryToken(target, own id) → target
+	txt        map[string]string     // last advertised
 	neighbours map[string]*neighbour
 	wanted     map[[20]byte]time.Time
 	ifaces     []net.Interface
@@ -228,8 +229,12 @@ func (s *Source) refreshHeld() {
 		}
 	}
 	txt := txtFor(s.o.ID, held)
+	byToken := make(map[[32]byte][20]byte, len(held))
+	for t := range held {
+		byToken[queryToken(t, s.o.ID)] = t
+	}
 	s.mu.Lock()
-	s.held = held
+	s.held, s.byToken = held, byToken
 	same := maps.Equal(txt, s.txt)
 	s.txt = txt
 	now := time.Now()
@@ -256,6 +261,18 @@ func (s *Source) refreshHeld() {
 		return
 	}
 	s.log.Debug("channel tags advertised", "channels", len(held), "stamp", txt[KeyStamp])
+}
+
+// itemByToken returns the held item a query token stands for.
+func (s *Source) itemByToken(token [32]byte) (mutable.Item, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.byToken[token]
+	if !ok {
+		return mutable.Item{}, false
+	}
+	it, ok := s.held[t]
+	return it, ok
 }
 
 func (s *Source) heldItem(target [20]byte) (mutable.Item, bool) {
@@ -474,7 +491,7 @@ func (s *Source) fetch(ctx context.Context, n neighbour, target [20]byte) (it mu
 			continue
 		}
 		var port int
-		it, port, err = s.get(ctx, a, n.port, target)
+		it, port, err = s.get(ctx, a, n.port, n.id, target)
 		if err == nil {
 			if port > 0 {
 				peer = netip.AddrPortFrom(a, uint16(port)).String()
@@ -488,7 +505,7 @@ func (s *Source) fetch(ctx context.Context, n neighbour, target [20]byte) (it mu
 	return it, "", err
 }
 
-func (s *Source) get(ctx context.Context, a netip.Addr, port int, target [20]byte) (mutable.Item, int, error) {
+func (s *Source) get(ctx context.Context, a netip.Addr, port int, id string, target [20]byte) (mutable.Item, int, error) {
 	if port <= 0 || port > 65535 {
 		return mutable.Item{}, 0, fmt.Errorf("%w: port %d", errBadAnswer, port)
 	}
@@ -500,7 +517,8 @@ func (s *Source) get(ctx context.Context, a netip.Addr, port int, target [20]byt
 		}
 		host += "]"
 	}
-	u := "http://" + host + ":" + strconv.Itoa(port) + ItemsPath + hex.EncodeToString(target[:])
+	token := queryToken(target, id)
+	u := "http://" + host + ":" + strconv.Itoa(port) + ItemsPath + hex.EncodeToString(token[:])
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return mutable.Item{}, 0, err

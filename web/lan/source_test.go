@@ -2,11 +2,15 @@ package lan
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -254,4 +258,48 @@ func (a *recordingAdvertiser) last() map[string]string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.txts[len(a.txts)-1]
+}
+
+// TestAskAllLearnsNothing: a hostile host that claims every channel
+// ("ch=*") is asked about the channels the device looks up, but what it
+// receives is a token bound to its own id: no target, no key, and
+// nothing it could replay to another device.
+func TestAskAllLearnsNothing(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.RequestURI())
+		mu.Unlock()
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
+	me := newDevice(t, "me", 1, newHolder())
+	me.src.event(mdns.Event{Kind: mdns.Added, Entry: mdns.Entry{Instance: "greedy", ID: "greedy", Port: int(ap.Port()),
+		Addrs: []netip.Addr{ap.Addr()}, TXT: map[string]string{mdns.KeyID: "greedy", KeyChannels: AllChannels}}})
+	me.src.wg.Wait() // the check of the new neighbour: nothing to ask yet
+	c := newChannel(t, "salt")
+	it := c.item(t, 1)
+	if _, _, err := me.src.Lookup(context.Background(), c.target()); !errors.Is(err, mutable.ErrNotFound) {
+		t.Errorf("Lookup with only a greedy neighbour = %v, want ErrNotFound", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) != 1 {
+		t.Fatalf("greedy neighbour got %d requests, want 1", len(paths))
+	}
+	target := c.target()
+	tok := queryToken(target, "greedy")
+	for _, secret := range [][]byte{target[:], it.Key[:], it.Key[:8]} {
+		if strings.Contains(paths[0], hex.EncodeToString(secret)) {
+			t.Errorf("request %s carries %x", paths[0], secret)
+		}
+	}
+	if paths[0] != ItemsPath+hex.EncodeToString(tok[:]) {
+		t.Errorf("request = %s, want the query token bound to the neighbour's id", paths[0])
+	}
+	if queryToken(target, "other") == tok {
+		t.Error("query tokens do not depend on the asked device's id")
+	}
 }

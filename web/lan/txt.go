@@ -37,9 +37,12 @@ const (
 	stampSize = 4
 )
 
-// tagDomain separates the tag's HMAC input from any other use of the
-// target as a key.
-const tagDomain = "hearth lan channel tag v1\x00"
+// tagDomain and queryDomain separate the HMAC inputs of tags and query
+// tokens from each other and from any other use of the target as a key.
+const (
+	tagDomain   = "hearth lan channel tag v1\x00"
+	queryDomain = "hearth lan channel query v1\x00"
+)
 
 // b64 encodes tags and stamps: URL-safe, no padding (TXT values are
 // printable ASCII, and "=" inside a value is legal but confusing).
@@ -56,6 +59,19 @@ func tag(target [20]byte, id string) [tagSize]byte {
 	h.Write([]byte(tagDomain))
 	h.Write([]byte(id))
 	return [tagSize]byte(h.Sum(nil))
+}
+
+// queryToken is what a device asks the device with id for, to get the
+// item of target: HMAC-SHA256 keyed with the target over the asked
+// device's id. Only a device that knows the target can make it; the asked
+// device finds the target among those it holds, and one that does not
+// hold it learns nothing (a target in the request would tell it the
+// channel). It is not the advertised tag, which everyone sees.
+func queryToken(target [20]byte, id string) [32]byte {
+	h := hmac.New(sha256.New, target[:])
+	h.Write([]byte(queryDomain))
+	h.Write([]byte(id))
+	return [32]byte(h.Sum(nil))
 }
 
 // txtFor returns the TXT keys for the held items of device id: the sorted

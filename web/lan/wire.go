@@ -13,14 +13,15 @@ import (
 )
 
 // ItemsPath is where a device answers for the channels it holds:
-// GET ItemsPath + 40 hex digits of the target.
+// GET ItemsPath + 64 hex digits of the query token (queryToken of the
+// channel's target and the asked device's id).
 const ItemsPath = "/lan/v1/items/"
 
 // maxResponse caps a neighbour's answer. The largest valid one (1000-byte
 // value in base64, 64-byte salt in hex, key and signature) is under 2 KiB.
 const maxResponse = 4 << 10
 
-// wireItem is the JSON body of GET ItemsPath{target}: a BEP 44 item
+// wireItem is the JSON body of GET ItemsPath{token}: a BEP 44 item
 // exactly as signed, and the port the device's BitTorrent engine takes
 // peers on (the address is the one the request went to).
 type wireItem struct {
@@ -30,7 +31,7 @@ type wireItem struct {
 	Value    string `json:"value"`            // the bencoded value, standard base64
 	Sig      string `json:"sig"`              // ed25519 signature, 128 hex digits
 	PeerPort int    `json:"peerPort"`         // 0: no peer port to offer
-	Target   string `json:"target,omitempty"` // echo of the target asked for, 40 hex digits
+	Target   string `json:"target,omitempty"` // the item's target, 40 hex digits
 }
 
 func toWire(it mutable.Item, peerPort int) wireItem {
@@ -119,10 +120,10 @@ func hexInto(dst []byte, s, what string) error {
 	return nil
 }
 
-// parseTarget reads 40 lowercase hex digits.
-func parseTarget(s string) ([20]byte, bool) {
-	var t [20]byte
-	if len(s) != 40 {
+// parseToken reads 64 lowercase hex digits.
+func parseToken(s string) ([32]byte, bool) {
+	var t [32]byte
+	if len(s) != 64 {
 		return t, false
 	}
 	for i := 0; i < len(s); i++ {
