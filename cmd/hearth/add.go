@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/channel"
 	"github.com/hearth-media/hearth/engine/link"
 )
 
@@ -55,6 +56,9 @@ hearth add big.torrent --files 0,2,5 --peer 192.168.1.20:51413`,
 				cl, err := newClient(*api)
 				if err != nil {
 					return err
+				}
+				if channel.IsLink(args[0]) {
+					return c.subscribeLink(ctx, cl, args[0], *dir, *wait, *asJSON) // channel.go
 				}
 				body, err := c.addBody(args[0])
 				if err != nil {

@@ -398,44 +398,58 @@ hearth subscribe "$LINK" --keep-removed=false`,
 				if err != nil {
 					return err
 				}
-				body := map[string]any{"link": args[0]}
+				var keepRemoved *bool
 				if flagsSet(fs)["keep-removed"] {
-					body["keepRemoved"] = *keep
+					keepRemoved = keep
 				}
-				if *dir != "" {
-					d, err := filepath.Abs(*dir)
-					if err != nil {
-						return fmt.Errorf("--dir %s: %w", *dir, err)
-					}
-					body["dir"] = d
-				}
-				var res struct {
-					channel.Subscription
-					Existed bool `json:"existed"`
-				}
-				if err := cl.do(ctx, http.MethodPost, "/subscriptions", body, &res); err != nil {
-					return err
-				}
-				if !*asJSON {
-					verb := "subscribed to"
-					if res.Existed {
-						verb = "already subscribed to"
-					}
-					fmt.Fprintf(c.stdout, "%s %s (id %s)\nfiles go to %s\n", verb, oneLine(res.Name), res.ID, res.Dir)
-				}
-				s := res.Subscription
-				if *wait {
-					if s, err = waitSubscription(ctx, c, cl, res.ID, *asJSON); err != nil {
-						return err
-					}
-				}
-				if *asJSON {
-					return writeJSON(c.stdout, s)
-				}
-				return nil
+				return c.subscribe(ctx, cl, args[0], *dir, keepRemoved, *wait, *asJSON)
 			}
 		},
 	}
+}
+
+// subscribeLink is "hearth add LINK" for a channel link.
+func (c *cli) subscribeLink(ctx context.Context, cl *client, link, dir string, wait, asJSON bool) error {
+	return c.subscribe(ctx, cl, link, dir, nil, wait, asJSON)
+}
+
+func (c *cli) subscribe(ctx context.Context, cl *client, link, dir string, keepRemoved *bool, wait, asJSON bool) error {
+	body := map[string]any{"link": link}
+	if keepRemoved != nil {
+		body["keepRemoved"] = *keepRemoved
+	}
+	if dir != "" {
+		d, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("--dir %s: %w", dir, err)
+		}
+		body["dir"] = d
+	}
+	var res struct {
+		channel.Subscription
+		Existed bool `json:"existed"`
+	}
+	if err := cl.do(ctx, http.MethodPost, "/subscriptions", body, &res); err != nil {
+		return err
+	}
+	if !asJSON {
+		verb := "subscribed to"
+		if res.Existed {
+			verb = "already subscribed to"
+		}
+		fmt.Fprintf(c.stdout, "%s %s (id %s)\nfiles go to %s\n", verb, oneLine(res.Name), res.ID, res.Dir)
+	}
+	s := res.Subscription
+	if wait {
+		var err error
+		if s, err = waitSubscription(ctx, c, cl, res.ID, asJSON); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		return writeJSON(c.stdout, s)
+	}
+	return nil
 }
 
 // waitSubscription polls a subscription until a version is complete.

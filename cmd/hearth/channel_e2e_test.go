@@ -112,6 +112,11 @@ func TestChannelE2E(t *testing.T) {
 	if out := sub.mustCLI("subscriptions"); !strings.Contains(out, "no subscriptions") {
 		t.Errorf("after unsubscribe: %q", out)
 	}
+	// A channel link is accepted wherever a magnet is: "hearth add" subscribes.
+	if out := sub.mustCLI("add", link); !strings.Contains(out, "subscribed to Family photos") {
+		t.Errorf("add of a channel link printed %q", out)
+	}
+	waitSubscriptionE2E(t, sub, 2)
 }
 
 func waitSubscriptionE2E(t *testing.T, d *daemonProc, version int64) channel.Subscription {

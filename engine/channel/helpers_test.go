@@ -19,6 +19,7 @@ import (
 	peer_store "github.com/anacrolix/dht/v2/peer-store"
 	"golang.org/x/time/rate"
 
+	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/enginetest"
 	"github.com/hearth-media/hearth/engine/mutable"
@@ -48,9 +49,10 @@ type node struct {
 }
 
 type nodeOptions struct {
-	dht  *testDHT // nil: DHT off
-	lan  LAN
-	opts func(*Options)
+	dht    *testDHT // nil: DHT off
+	lan    LAN
+	opts   func(*Options)
+	config func(*config.Config)
 }
 
 // testDHT is a private DHT on loopback: a few plain nodes
@@ -87,6 +89,9 @@ func startNode(t testing.TB, name string, no nodeOptions) *node {
 	t.Helper()
 	dir := t.TempDir()
 	c := enginetest.Config(t, dir)
+	if no.config != nil {
+		no.config(c)
+	}
 	eo := engine.Options{Config: c, Logger: enginetest.Logger(t).With("node", name), ListenHost: "127.0.0.1"}
 	if no.dht != nil {
 		c.Torrent.DHT = true

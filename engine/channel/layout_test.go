@@ -158,8 +158,9 @@ func TestHashFile(t *testing.T) {
 func TestPiecesFor(t *testing.T) {
 	tests := []struct{ cur, total, want int64 }{
 		{DefaultPieceLength, 1 << 30, DefaultPieceLength},
-		{DefaultPieceLength, 16 << 30, DefaultPieceLength},
-		{DefaultPieceLength, 64 << 30, 1 << 20},
+		{DefaultPieceLength, 8 << 30, DefaultPieceLength},
+		{DefaultPieceLength, 9 << 30, 512 << 10},
+		{DefaultPieceLength, 64 << 30, 2 << 20},
 		{4 << 20, 1 << 20, 4 << 20}, // never shrinks
 		{32 << 10, 1 << 20, 32 << 10},
 		{DefaultPieceLength, 1 << 50, maxPieceLength},
