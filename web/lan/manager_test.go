@@ -70,7 +70,7 @@ func (b *bus) announce(from *chanDevice, kind mdns.EventKind) {
 	b.mu.Unlock()
 	for _, d := range devs {
 		if d != from {
-			d.src.event(mdns.Event{Kind: kind, Entry: from.entry()})
+			d.src.event(context.Background(), mdns.Event{Kind: kind, Entry: from.entry()})
 		}
 	}
 }
@@ -118,8 +118,8 @@ func (b *bus) join(t *testing.T, name string) *chanDevice {
 	b.devs = append(b.devs, d)
 	b.mu.Unlock()
 	for _, o := range others {
-		o.src.event(mdns.Event{Kind: mdns.Added, Entry: d.entry()})
-		d.src.event(mdns.Event{Kind: mdns.Added, Entry: o.entry()})
+		o.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: d.entry()})
+		d.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: o.entry()})
 	}
 	return d
 }

@@ -322,7 +322,9 @@ func (s *Source) watch(ctx context.Context, ifaces []net.Interface) {
 	}()
 	s.log.Debug("watching the LAN for Hearth devices", "interfaces", names)
 	errc := make(chan error, 1)
-	go func() { errc <- mdns.Watch(wctx, mdns.ServiceHearth, ifaces, s.event) }()
+	go func() {
+		errc <- mdns.Watch(wctx, mdns.ServiceHearth, ifaces, func(ev mdns.Event) { s.event(ctx, ev) })
+	}()
 	t := time.NewTicker(rewatchEvery)
 	defer t.Stop()
 	for {
@@ -363,8 +365,8 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // event takes a change from mdns.Watch (on its goroutine: it must not
-// block).
-func (s *Source) event(ev mdns.Event) {
+// block); the requests it starts end with ctx.
+func (s *Source) event(ctx context.Context, ev mdns.Event) {
 	e := ev.Entry
 	if e.ID == "" || e.ID == s.o.ID {
 		return // not Hearth, or this device itself
@@ -401,13 +403,13 @@ func (s *Source) event(ev mdns.Event) {
 	}
 	n.checking = true
 	s.wg.Add(1)
-	go s.check(key)
+	go s.check(ctx, key)
 }
 
 // check fetches, from neighbour key, the items of the channels this
 // device holds or looked up that the neighbour advertises, and offers the
 // newer ones to the holder.
-func (s *Source) check(key string) {
+func (s *Source) check(ctx context.Context, key string) {
 	defer s.wg.Done()
 	for {
 		s.mu.Lock()
@@ -431,7 +433,10 @@ func (s *Source) check(key string) {
 		s.mu.Unlock()
 
 		for _, t := range targets {
-			s.offerFrom(snap, t)
+			if ctx.Err() != nil {
+				break
+			}
+			s.offerFrom(ctx, snap, t)
 		}
 
 		s.mu.Lock()
@@ -450,8 +455,8 @@ func (s *Source) check(key string) {
 
 // offerFrom fetches target's item from n and offers it if it is newer
 // than the one held.
-func (s *Source) offerFrom(n neighbour, target [20]byte) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*s.o.FetchTimeout)
+func (s *Source) offerFrom(ctx context.Context, n neighbour, target [20]byte) {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.o.FetchTimeout)
 	defer cancel()
 	it, _, err := s.fetch(ctx, n, target)
 	if err != nil {

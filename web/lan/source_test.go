@@ -32,7 +32,7 @@ func TestLookup(t *testing.T) {
 		t.Errorf("Lookup with no neighbours = %v, want ErrNotFound", err)
 	}
 	for _, d := range []*device{oldDev, newDev, unrelated} {
-		me.src.event(mdns.Event{Kind: mdns.Added, Entry: d.entry()})
+		me.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: d.entry()})
 	}
 	items, peers, err := me.src.Lookup(ctx, c.target())
 	if err != nil {
@@ -51,14 +51,14 @@ func TestLookup(t *testing.T) {
 	}
 
 	// A neighbour that says goodbye is no longer asked.
-	me.src.event(mdns.Event{Kind: mdns.Removed, Entry: newDev.entry()})
+	me.src.event(context.Background(), mdns.Event{Kind: mdns.Removed, Entry: newDev.entry()})
 	items, peers, _ = me.src.Lookup(ctx, c.target())
 	if len(items) != 1 || items[0].Seq != 1 || !slices.Equal(peers, []string{"127.0.0.1:6001"}) {
 		t.Errorf("after the newer device left: Lookup = seq %d, peers %v; want seq 1 from the old device", seqOf(items), peers)
 	}
 
 	// Our own record (the browser sees it too) is never a neighbour.
-	me.src.event(mdns.Event{Kind: mdns.Added, Entry: me.entry()})
+	me.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: me.entry()})
 	me.src.mu.Lock()
 	_, self := me.src.neighbours["device me"]
 	me.src.mu.Unlock()
@@ -80,7 +80,7 @@ func TestOfferOnStampChange(t *testing.T) {
 	c := newChannel(t, "")
 	pub := newDevice(t, "pub", 6001, newHolder(c.item(t, 1)))
 	sub := newDevice(t, "sub", 6002, newHolder(c.item(t, 1)))
-	sub.src.event(mdns.Event{Kind: mdns.Added, Entry: pub.entry()})
+	sub.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: pub.entry()})
 	time.Sleep(100 * time.Millisecond)
 	sub.src.wg.Wait()
 	if got := sub.holder.offered(); len(got) != 0 {
@@ -90,7 +90,7 @@ func TestOfferOnStampChange(t *testing.T) {
 	v2 := c.item(t, 2)
 	pub.holder.set(v2)
 	pub.src.refreshHeld()
-	sub.src.event(mdns.Event{Kind: mdns.Updated, Entry: pub.entry()})
+	sub.src.event(context.Background(), mdns.Event{Kind: mdns.Updated, Entry: pub.entry()})
 	waitFor(t, "the offer of version 2", func() bool { return len(sub.holder.offered()) > 0 })
 	sub.src.wg.Wait()
 	if got := sub.holder.offered(); len(got) != 1 || got[0].Seq != 2 || got[0].Sig != v2.Sig {
@@ -102,7 +102,7 @@ func TestOfferOnStampChange(t *testing.T) {
 	sub.src.refreshHeld()
 	e := pub.entry()
 	e.PairingOpen = true
-	sub.src.event(mdns.Event{Kind: mdns.Updated, Entry: e})
+	sub.src.event(context.Background(), mdns.Event{Kind: mdns.Updated, Entry: e})
 	sub.src.wg.Wait()
 	if got := sub.holder.offered(); len(got) != 1 {
 		t.Errorf("offers after an unrelated record change = %d, want still 1", len(got))
@@ -118,10 +118,10 @@ func TestWantedOffered(t *testing.T) {
 		t.Fatalf("Lookup = %v, want ErrNotFound", err)
 	}
 	pub := newDevice(t, "pub", 6001, newHolder())
-	sub.src.event(mdns.Event{Kind: mdns.Added, Entry: pub.entry()}) // holds nothing yet
+	sub.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: pub.entry()}) // holds nothing yet
 	pub.holder.set(c.item(t, 1))
 	pub.src.refreshHeld()
-	sub.src.event(mdns.Event{Kind: mdns.Updated, Entry: pub.entry()})
+	sub.src.event(context.Background(), mdns.Event{Kind: mdns.Updated, Entry: pub.entry()})
 	waitFor(t, "the offer of version 1", func() bool { return len(sub.holder.offered()) == 1 })
 
 	// Once held, the target is no longer "wanted".
@@ -150,7 +150,7 @@ func TestManyChannelsAskAll(t *testing.T) {
 	if got := big.entry().TXT[KeyChannels]; got != AllChannels {
 		t.Fatalf("TXT ch with %d channels = %q, want %q", len(items), got, AllChannels)
 	}
-	me.src.event(mdns.Event{Kind: mdns.Added, Entry: big.entry()})
+	me.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: big.entry()})
 	got, _, err := me.src.Lookup(context.Background(), want.Target())
 	if err != nil || len(got) != 1 || got[0].Seq != want.Seq {
 		t.Errorf("Lookup on a '*' neighbour = %d items, %v; want its item", len(got), err)
@@ -193,7 +193,7 @@ func TestNewNeedsID(t *testing.T) {
 func TestNeighbourLimit(t *testing.T) {
 	me := newDevice(t, "me", 1, newHolder())
 	for i := range 3 * maxNeighbours {
-		me.src.event(mdns.Event{Kind: mdns.Added, Entry: mdns.Entry{
+		me.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: mdns.Entry{
 			Instance: "fake " + strconv.Itoa(i), ID: "f" + strconv.Itoa(i), Port: 1,
 			Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, TXT: map[string]string{KeyChannels: AllChannels},
 		}})
@@ -276,7 +276,7 @@ func TestAskAllLearnsNothing(t *testing.T) {
 	t.Cleanup(srv.Close)
 	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
 	me := newDevice(t, "me", 1, newHolder())
-	me.src.event(mdns.Event{Kind: mdns.Added, Entry: mdns.Entry{Instance: "greedy", ID: "greedy", Port: int(ap.Port()),
+	me.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: mdns.Entry{Instance: "greedy", ID: "greedy", Port: int(ap.Port()),
 		Addrs: []netip.Addr{ap.Addr()}, TXT: map[string]string{mdns.KeyID: "greedy", KeyChannels: AllChannels}}})
 	me.src.wg.Wait() // the check of the new neighbour: nothing to ask yet
 	c := newChannel(t, "salt")
