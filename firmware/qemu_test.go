@@ -60,7 +60,7 @@ func TestQemuDevices(t *testing.T) {
 			t.Fatalf("%s not found: install Debian's qemu-user-static (scripts/test-deps.sh does)", d.qemu)
 		}
 	}
-	bins := t.TempDir()
+	bins := binDir
 	start := time.Now()
 	native := build(t, bins, "amd64", []string{"GOARCH=amd64"})
 	for _, d := range devices {

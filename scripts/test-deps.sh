@@ -24,6 +24,7 @@ DEPS=(
 	"shellcheck shellcheck"                  # firmware/: init scripts (buildroot, openwrt, deb maintainer scripts)
 	"systemd-analyze systemd"                # firmware/: systemd-analyze verify packaging/systemd/hearth.service
 	"dpkg-deb dpkg"                          # make package and its test (always on Debian)
+	"busybox busybox"                        # firmware/: S99hearth under BusyBox ash and start-stop-daemon
 )
 BENCH_DEPS=(
 	"qbittorrent-nox qbittorrent-nox" # the fast seeder bench/transfer.sh can use
