@@ -49,6 +49,7 @@ type node struct {
 }
 
 type nodeOptions struct {
+	dir    string   // reuse a node's folder (a restart); "" = a new one
 	dht    *testDHT // nil: DHT off
 	lan    LAN
 	opts   func(*Options)
@@ -87,7 +88,10 @@ func (d *testDHT) join(s *dht.Server) {
 
 func startNode(t testing.TB, name string, no nodeOptions) *node {
 	t.Helper()
-	dir := t.TempDir()
+	dir := no.dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	c := enginetest.Config(t, dir)
 	if no.config != nil {
 		no.config(c)

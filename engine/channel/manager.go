@@ -200,7 +200,7 @@ func New(o Options) (*Manager, error) {
 	for _, r := range subs {
 		id := subID(r.target())
 		m.subs[id] = r
-		m.next[pollTask(id)] = now.Add(jitter(5 * time.Second))
+		m.next[pollTask(id)] = now.Add(jitter(min(5*time.Second, o.PollInterval)))
 		if r.Item != nil {
 			m.next[putTask(subKey(id))] = now.Add(jitter(o.Republish / 4))
 		}
