@@ -490,18 +490,31 @@ func (m *Manager) Publish(ctx context.Context, name string) (Channel, error) {
 		return Channel{}, err
 	}
 	ih := metainfo.Hash(v.InfoHash).HexString()
+	if err := makePads(dir, v); err != nil {
+		return Channel{}, fmt.Errorf("create padding files: %w", err)
+	}
+	all := make([]int, v.NumPieces)
+	for i := range all {
+		all[i] = i
+	}
 	if ih == r.InfoHash && r.Item != nil {
-		if r.Changed {
-			r.Changed = false
-			if err := m.saveOwn(r); err != nil {
-				return Channel{}, err
+		_, err := m.o.Engine.Get(strconv.FormatInt(r.TorrentID, 10))
+		if errors.Is(err, engine.ErrNotFound) {
+			// Removed from the engine behind the channel's back: seed it again.
+			t, _, err := m.o.Engine.Add(ctx, engine.AddRequest{Metainfo: torrentFile(v.InfoBytes), Dir: dir, Name: name, VerifiedPieces: all})
+			if err != nil {
+				return Channel{}, fmt.Errorf("seed version %d again: %w", r.Seq, err)
 			}
+			m.seedForever(t.ID)
+			r.TorrentID = t.ID
+			m.log.Warn("channel torrent was missing from the engine: seeding it again", "channel", name, "torrent", t.ID)
+		}
+		r.Changed = false
+		if err := m.saveOwn(r); err != nil {
+			return Channel{}, err
 		}
 		m.log.Info("channel unchanged: nothing to publish", "channel", name, "version", r.Seq)
 		return m.Channel(name)
-	}
-	if err := makePads(dir, v); err != nil {
-		return Channel{}, fmt.Errorf("create padding files: %w", err)
 	}
 	pub, priv := ownKeys(r)
 	seq := r.Seq + 1
@@ -517,10 +530,6 @@ func (m *Manager) Publish(ctx context.Context, name string) (Channel, error) {
 	item, err := mutable.Sign(priv, r.Salt, seq, mutable.InfohashValue(v.InfoHash))
 	if err != nil {
 		return Channel{}, fmt.Errorf("sign version: %w", err)
-	}
-	all := make([]int, v.NumPieces)
-	for i := range all {
-		all[i] = i
 	}
 	t, _, err := m.o.Engine.Add(ctx, engine.AddRequest{
 		Metainfo: torrentFile(v.InfoBytes), Dir: dir, Name: name, VerifiedPieces: all,
@@ -668,6 +677,11 @@ func (m *Manager) putOwn(ctx context.Context, name string) {
 	if err != nil {
 		m.log.Error("stored channel item is invalid", "channel", name, "err", err)
 		return
+	}
+	if _, err := m.o.Engine.Get(strconv.FormatInt(r.TorrentID, 10)); errors.Is(err, engine.ErrNotFound) {
+		m.mu.Lock()
+		m.schedule(publishTask(name), time.Now()) // seeds the version again
+		m.mu.Unlock()
 	}
 	n, err := m.put(ctx, it)
 	unlock := m.lock(ownKey(name))

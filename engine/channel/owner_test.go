@@ -140,4 +140,26 @@ func TestRestart(t *testing.T) {
 	}
 	s = waitSub(t, sub, ch.Link, 30*time.Second, "version 2 after a restart", synced(2))
 	sameTree(t, ch.Dir, s.Dir)
+
+	// Someone removes the channels' torrents from the engines (hearth rm):
+	// they come back, without counting old files as new.
+	if err := sub.eng.Remove(s.TorrentID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.m.Check(s.ID); err != nil {
+		t.Fatal(err)
+	}
+	back := waitSub(t, sub, ch.Link, 30*time.Second, "the torrent back", func(x Subscription) bool {
+		return x.TorrentID != 0 && x.TorrentID != s.TorrentID && x.State == StateSynced
+	})
+	if back.NewItems != s.NewItems || back.Downloaded != 0 {
+		t.Errorf("re-added version: %d new items (was %d), %d bytes downloaded; want no change and nothing downloaded", back.NewItems, s.NewItems, back.Downloaded)
+	}
+	pc, _ := pub.m.Channel("c")
+	if err := pub.eng.Remove(pc.TorrentID, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := pub.m.Publish(ctx, "c"); err != nil || got.TorrentID == 0 || got.TorrentID == pc.TorrentID || got.Version != 2 {
+		t.Errorf("Publish after the torrent was removed = torrent %d (was %d), version %d, %v; want it seeded again as version 2", got.TorrentID, pc.TorrentID, got.Version, err)
+	}
 }

@@ -497,6 +497,14 @@ func (m *Manager) poll(ctx context.Context, id string) {
 		}
 	}
 	r.CheckedAt = time.Now().UTC()
+	if r.TorrentID != 0 {
+		if _, err := m.o.Engine.Get(strconv.FormatInt(r.TorrentID, 10)); errors.Is(err, engine.ErrNotFound) {
+			// Removed from the engine behind the channel's back: add the
+			// version again (the engine checks the files already here).
+			m.log.Warn("channel torrent missing from the engine: adding it again", "subscription", id, "torrent", r.TorrentID)
+			r.TorrentID = 0
+		}
+	}
 	switch {
 	case r.Item != nil && (r.Item.Seq > r.Seq || r.TorrentID == 0):
 		err = m.install(ctx, id, r, peers)
@@ -841,13 +849,15 @@ func (m *Manager) install(ctx context.Context, id string, r *subRec, peers []str
 		return fmt.Errorf("add version %d: %w", seq, err)
 	}
 	m.seedForever(t.ID)
+	if seq != r.Seq || r.InfoHash != ihHex { // not a re-install of the same version
+		r.NewItems += u.newFiles
+		r.NewPaths = append(r.NewPaths, u.newPaths...)
+		if n := len(r.NewPaths); n > maxNewPaths {
+			r.NewPaths = slices.Clone(r.NewPaths[n-maxNewPaths:])
+		}
+	}
 	r.Seq, r.InfoHash, r.TorrentID = seq, ihHex, t.ID
 	r.Files, r.Bytes, r.UpdatedAt = len(nv.Files), nv.Bytes, time.Now().UTC()
-	r.NewItems += u.newFiles
-	r.NewPaths = append(r.NewPaths, u.newPaths...)
-	if n := len(r.NewPaths); n > maxNewPaths {
-		r.NewPaths = slices.Clone(r.NewPaths[n-maxNewPaths:])
-	}
 	r.LastUpdated = u.newBytes
 	m.log.Info("channel updated", "subscription", id, "name", r.Name, "version", seq, "infoHash", ihHex,
 		"files", len(nv.Files), "newFiles", u.newFiles, "newBytes", u.newBytes, "reusedFiles", u.reused,
