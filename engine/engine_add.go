@@ -106,7 +106,7 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 		dir = e.settings.DownloadDir
 	}
 	if e.fetchBusy(ih) {
-		return Torrent{}, false, ErrFetching
+		return Torrent{}, false, &InputError{Msg: "this torrent's metadata is being checked for a channel; try again in a minute", Err: ErrFetching}
 	}
 	if tr := e.byHash[ih]; tr != nil {
 		// A .torrent for a magnet still waiting for metadata completes it.
