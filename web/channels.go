@@ -247,7 +247,9 @@ func (c *channelAPI) publish(w http.ResponseWriter, r *http.Request) error {
 	if err := c.ready(); err != nil {
 		return err
 	}
-	ch, err := c.ch.Publish(r.Context(), r.PathValue("name"))
+	// Not cancelled with the request: hashing a big new video can outlast
+	// a client's patience, and the work is not lost by finishing it.
+	ch, err := c.ch.Publish(context.WithoutCancel(r.Context()), r.PathValue("name"))
 	if err != nil {
 		return channelError(err)
 	}
