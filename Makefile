@@ -17,6 +17,9 @@ size: ## what makes the armv7 binary big, by package and module: bench/size.txt
 qemu-test: ## armv7, arm64, mipsle binaries under qemu-user: serve, API, a torrent to and from amd64
 	scripts/qemu-test.sh
 
+package: ## .deb and .ipk packages (amd64, arm64, armhf, mipsel) into dist/
+	scripts/package.sh
+
 run: build ## build and run the daemon on embedded defaults (state in ./data, UI+API on 127.0.0.1:9091)
 	./bin/hearth serve --data-dir ./data
 
@@ -35,4 +38,4 @@ fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 clean: ## remove build outputs
 	rm -rf bin dist
 
-.PHONY: help build run test lint bench fuzz clean cross size qemu-test
+.PHONY: help build run test lint bench fuzz clean cross size qemu-test package
