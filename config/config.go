@@ -32,6 +32,7 @@ type Config struct {
 	Access   Access   `key:"access"`
 	Channels Channels `key:"channels"`
 	Device   Device   `key:"device"`
+	GPIO     GPIO     `key:"gpio"`
 }
 
 // Log configures logging.
@@ -171,4 +172,27 @@ type Device struct {
 	// up, multicast interface with a private or link-local address. Routers
 	// must name their LAN bridge (e.g. br-lan) so the WAN port never advertises.
 	Interfaces []string `key:"interfaces" help:"network interfaces for mDNS (comma separated; empty = private-address interfaces)"`
+}
+
+// GPIO maps the box's button and LEDs to pins (docs/device.md). A pin is
+// named as the GPIO driver knows it: a line name such as "GPIO17" (the
+// kernel's gpio-line-names, see gpioinfo) or a sysfs number. Empty means
+// no such part; with no pins at all the feature is off.
+type GPIO struct {
+	// Button is the input pin of the push button: short press pauses or
+	// resumes everything, 3 s opens pairing, 10 s and a confirming press
+	// resets pairing and the password.
+	Button string `key:"button" help:"pin of the push button (e.g. GPIO17; empty = none)"`
+	// ButtonActiveLow: the button pulls the pin to ground when pressed
+	// (the usual wiring, with a pull-up), so low means pressed.
+	ButtonActiveLow bool `key:"button_active_low" help:"the button reads low when pressed (wired to ground)"`
+	// LEDStatus is the output pin of the status LED.
+	LEDStatus string `key:"led_status" help:"pin of the status LED (e.g. GPIO27; empty = none)"`
+	// LEDStatusActiveLow: the LED lights when the pin is low (wired to the supply).
+	LEDStatusActiveLow bool `key:"led_status_active_low" help:"the status LED lights when its pin is low"`
+	// LEDSecond is an optional second LED that shows errors, pairing and a
+	// pending reset, leaving the status LED to show activity.
+	LEDSecond string `key:"led_second" help:"pin of a second LED for errors and pairing (empty = none)"`
+	// LEDSecondActiveLow: the second LED lights when its pin is low.
+	LEDSecondActiveLow bool `key:"led_second_active_low" help:"the second LED lights when its pin is low"`
 }

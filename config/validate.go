@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -141,6 +142,40 @@ var rules = map[string]rule{
 	"device.model":      maxLen(63),
 	"device.mdns":       anyValue,
 	"device.interfaces": each(ifaceName),
+
+	"gpio.button":                pinName("gpio.button"),
+	"gpio.button_active_low":     anyValue,
+	"gpio.led_status":            pinName("gpio.led_status"),
+	"gpio.led_status_active_low": anyValue,
+	"gpio.led_second":            pinName("gpio.led_second"),
+	"gpio.led_second_active_low": anyValue,
+}
+
+// pinName checks the GPIO pin name of key: empty (none), or a name
+// without spaces or control characters that no earlier gpio key uses.
+// Whether the pin exists is known only on the device, when the daemon
+// starts.
+func pinName(key string) rule {
+	return func(c *Config, v reflect.Value) string {
+		s := v.String()
+		if s == "" {
+			return ""
+		}
+		if len(s) > 64 || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+			return fmt.Sprintf("%q is not a GPIO pin name (like GPIO17)", s)
+		}
+		for _, p := range []struct{ key, pin string }{
+			{"gpio.button", c.GPIO.Button}, {"gpio.led_status", c.GPIO.LEDStatus}, {"gpio.led_second", c.GPIO.LEDSecond},
+		} {
+			if p.key == key {
+				break
+			}
+			if p.pin == s {
+				return fmt.Sprintf("%q is already used by %s", s, p.key)
+			}
+		}
+		return ""
+	}
 }
 
 func maxLen(n int) rule {

@@ -48,6 +48,10 @@ func TestValidate(t *testing.T) {
 		{"torrent.hashers", "100", "torrent.hashers: 100 out of range 1-64"},
 		{"torrent.peers_low_water", "600", "torrent.peers_low_water: 600 must not exceed torrent.peers_high_water (500)"},
 		{"store.value_log_mib", "0", "store.value_log_mib: 0 out of range 1-2048"},
+		{"gpio.button", "GPIO17", ""},
+		{"gpio.led_status", "P1_13", ""},
+		{"gpio.led_second", "GPIO 22", `gpio.led_second: "GPIO 22" is not a GPIO pin name (like GPIO17)`},
+		{"gpio.button", "GPIO\x0117", `gpio.button: "GPIO\x0117" is not a GPIO pin name`},
 	}
 	for _, tt := range tests {
 		c := mustDefault(t, "desktop")
@@ -135,4 +139,18 @@ func mustParseDays(t *testing.T, s string) int {
 		t.Fatalf("ParseDays(%q): %v", s, err)
 	}
 	return m
+}
+
+func TestValidateGPIOPinUsedTwice(t *testing.T) {
+	c := mustDefault(t, "router")
+	c.GPIO.Button, c.GPIO.LEDStatus, c.GPIO.LEDSecond = "GPIO17", "GPIO27", "GPIO17"
+	err := c.Validate()
+	var ke *KeyError
+	if !errors.As(err, &ke) || ke.Key != "gpio.led_second" || err.Error() != `gpio.led_second: "GPIO17" is already used by gpio.button` {
+		t.Errorf("Validate() with gpio.led_second = gpio.button = %v, want one error naming gpio.led_second and gpio.button", err)
+	}
+	c.GPIO.LEDSecond = "GPIO22"
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() with three pins = %v, want nil", err)
+	}
 }
