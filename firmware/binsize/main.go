@@ -231,7 +231,10 @@ func shared(name string) bool {
 }
 
 // pkgOf returns the import path of the package a symbol belongs to:
-// "github.com/a/b.(*T).M" → "github.com/a/b", "type:.eq.net/url.URL" → "net/url".
+// "github.com/a/b.(*T).M" → "github.com/a/b", "type:.eq.net/url.URL" →
+// "net/url". A dot in the last path element (gopkg.in/yaml.v3) is read as
+// the end of the path, as go tool nm users must too; no module of this
+// build has one.
 func pkgOf(name string) string {
 	name = strings.TrimPrefix(name, "type:.eq.")
 	name = strings.TrimPrefix(name, "type:.hash.")
