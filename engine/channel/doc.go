@@ -22,7 +22,8 @@
 // A subscriber gets the item with the highest seq, checks it (key, salt,
 // signature, size, a BEP 46 value, a seq above the one held: an older
 // seq is a replay and an equal seq with another value a fork, both
-// refused), fetches that torrent's metadata from peers without storing
+// refused; within one lookup the best item is taken first and lower
+// seqs, copies not updated yet, are ignored), fetches that torrent's metadata from peers without storing
 // anything, checks it (below), and only then touches files.
 //
 // # Version layout

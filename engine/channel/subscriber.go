@@ -2,6 +2,7 @@ package channel
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -413,7 +414,7 @@ func checkItem(r *subRec, it mutable.Item) error {
 	if r.Item != nil {
 		switch {
 		case it.Seq < r.Item.Seq:
-			return fmt.Errorf("item seq %d is older than the seq %d held (a replay)", it.Seq, r.Item.Seq)
+			return &olderError{seq: it.Seq, held: r.Item.Seq}
 		case it.Seq == r.Item.Seq && (!bytes.Equal(it.Value, r.Item.Value) || !bytes.Equal(it.Sig[:], r.Item.Sig)):
 			return fmt.Errorf("item seq %d differs from the item held with the same seq", it.Seq)
 		case it.Seq == r.Item.Seq:
@@ -421,6 +422,13 @@ func checkItem(r *subRec, it mutable.Item) error {
 		}
 	}
 	return nil
+}
+
+// olderError is a valid item with a lower seq than the item held.
+type olderError struct{ seq, held int64 }
+
+func (e *olderError) Error() string {
+	return fmt.Sprintf("item seq %d is older than the seq %d held (a replay)", e.seq, e.held)
 }
 
 // reject records a refused item or version: a log line and the
@@ -477,25 +485,11 @@ func (m *Manager) poll(ctx context.Context, id string) {
 	if r.Item != nil {
 		held = r.Item.Seq
 	}
-	items, peers, lookErr := m.lookup(ctx, r, held+1)
+	finds, peers, lookErr := m.lookup(ctx, r, held+1)
 	if ctx.Err() != nil {
 		return
 	}
-	rejected := false
-	for _, it := range items {
-		err := checkItem(r, it)
-		switch {
-		case errors.Is(err, errSame):
-		case err != nil:
-			m.reject(id, r, err)
-			rejected = true
-		default:
-			r.Item = toItemRec(it)
-			m.mu.Lock()
-			m.schedule(putTask(subKey(id)), time.Now().Add(jitter(5*time.Second)))
-			m.mu.Unlock()
-		}
-	}
+	rejected := m.take(id, r, finds)
 	r.CheckedAt = time.Now().UTC()
 	if r.TorrentID != 0 {
 		if _, err := m.o.Engine.Get(strconv.FormatInt(r.TorrentID, 10)); errors.Is(err, engine.ErrNotFound) {
@@ -545,6 +539,49 @@ func (m *Manager) poll(ctx context.Context, id string) {
 	m.mu.Unlock()
 }
 
+// take makes the best valid item of one lookup the subscription's latest
+// and reports whether an item failed a check.
+//
+// Items are taken highest seq first. A lower seq in the same lookup is a
+// copy that is not updated yet (a neighbour that has not fetched the new
+// version, a DHT node the last put missed), not a replay: it is ignored
+// with a debug line. When the best answer of a lookup is itself below the
+// seq held — every device asked is behind, or someone replays an old item;
+// nothing tells the two apart — it is noted in lastReject and the log, but
+// the subscription is not in error: a seq never goes back, so nothing
+// changes. (The DHT cannot cause this: Get asks for seq held+1 and leaves
+// older answers out.) Items that fail a check (signature, channel, a fork)
+// are rejected as everywhere else.
+func (m *Manager) take(id string, r *subRec, finds []found) (rejected bool) {
+	slices.SortStableFunc(finds, func(a, b found) int { return cmp.Compare(b.it.Seq, a.it.Seq) })
+	top := int64(-1) // highest valid seq of this lookup
+	for _, f := range finds {
+		err := checkItem(r, f.it)
+		var older *olderError
+		switch {
+		case err == nil:
+			r.Item = toItemRec(f.it)
+			top = max(top, f.it.Seq)
+			m.mu.Lock()
+			m.schedule(putTask(subKey(id)), time.Now().Add(jitter(5*time.Second)))
+			m.mu.Unlock()
+		case errors.Is(err, errSame):
+			top = max(top, f.it.Seq)
+		case errors.As(err, &older) && top >= 0:
+			m.log.Debug("older copy of a channel item ignored", "subscription", id, "from", f.from, "seq", f.it.Seq, "latest", top)
+		case errors.As(err, &older):
+			top = f.it.Seq
+			r.LastReject = fmt.Sprintf("item seq %d from the %s is older than the seq %d held (a replay, or a copy not updated yet)", older.seq, f.from, older.held)
+			r.RejectedAt = time.Now().UTC()
+			m.log.Info("channel lookup found only an older item", "subscription", id, "name", r.Name, "from", f.from, "seq", older.seq, "held", older.held)
+		default:
+			m.reject(id, r, fmt.Errorf("%s: %w", f.from, err))
+			rejected = true
+		}
+	}
+	return rejected
+}
+
 // backoff is the delay before retry number n after failures: 30 s (or
 // the poll interval if shorter), doubling, at most the poll interval.
 func backoff(interval time.Duration, n int) time.Duration {
@@ -555,22 +592,31 @@ func backoff(interval time.Duration, n int) time.Duration {
 	return min(d, interval)
 }
 
+// found is an item a lookup gathered, unchecked, and where from.
+type found struct {
+	it   mutable.Item
+	from string // "LAN" or "DHT"
+}
+
 // lookup asks the LAN and the DHT for items of the subscription with a
-// seq of at least minSeq. Items are returned unchecked.
-func (m *Manager) lookup(ctx context.Context, r *subRec, minSeq int64) ([]mutable.Item, []string, error) {
+// seq of at least minSeq (the LAN may answer older ones).
+func (m *Manager) lookup(ctx context.Context, r *subRec, minSeq int64) ([]found, []string, error) {
 	if m.o.DHT == nil && m.o.LAN == nil {
 		return nil, nil, ErrNoDHT
 	}
 	lctx, cancel := context.WithTimeout(ctx, m.o.LookupTimeout)
 	defer cancel()
 	var (
-		items []mutable.Item
+		finds []found
 		peers []string
 		errs  []error
 	)
 	if m.o.LAN != nil {
 		its, ps, err := m.o.LAN.Lookup(lctx, r.target())
-		items, peers = append(items, its...), append(peers, ps...)
+		for _, it := range its {
+			finds = append(finds, found{it, "LAN"})
+		}
+		peers = append(peers, ps...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("LAN: %w", err))
 		}
@@ -578,13 +624,13 @@ func (m *Manager) lookup(ctx context.Context, r *subRec, minSeq int64) ([]mutabl
 	if m.o.DHT != nil {
 		it, err := m.o.DHT.Get(lctx, r.PublicKey, r.Salt, max(minSeq, 0))
 		if err == nil {
-			items = append(items, it)
+			finds = append(finds, found{it, "DHT"})
 		} else {
 			errs = append(errs, fmt.Errorf("DHT: %w", err))
 		}
 	}
-	if len(items) > 0 {
-		return items, peers, nil
+	if len(finds) > 0 {
+		return finds, peers, nil
 	}
 	return nil, peers, errors.Join(errs...)
 }

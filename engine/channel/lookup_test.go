@@ -1,0 +1,82 @@
+package channel
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearth-media/hearth/engine/mutable"
+)
+
+// fixedLAN is a LAN source whose neighbours hold fixed items: the
+// neighbours are scripted, the manager under test is real.
+type fixedLAN struct{ items []mutable.Item }
+
+func (l fixedLAN) Lookup(context.Context, [20]byte) ([]mutable.Item, []string, error) {
+	return slices.Clone(l.items), nil, nil
+}
+
+// TestLookupOrder: the items one lookup gathers (LAN and DHT) are taken
+// best first. Lower seqs of the same lookup are copies not updated yet,
+// not replays: they put nothing on the subscription. A lookup whose best
+// answer is below the version held is noted (lastReject) without making
+// the subscription an error.
+func TestLookupOrder(t *testing.T) {
+	pub, priv := newKey(t)
+	item := func(seq int64) mutable.Item { return sign(t, priv, nil, seq, mutable.InfohashValue(randomIH())) }
+	v1, v2 := item(1), item(2)
+	tests := []struct {
+		name       string
+		held       *mutable.Item  // offered before the first lookup
+		lan        []mutable.Item // what the neighbours answer
+		dht        *mutable.Item  // put into the DHT
+		wantLatest int64
+		wantReject string // "" = none
+	}{
+		{name: "LAN ahead of the DHT", lan: []mutable.Item{v2}, dht: &v1, wantLatest: 2},
+		{name: "LAN answers out of order", lan: []mutable.Item{v1, v2}, wantLatest: 2},
+		{name: "stale neighbour next to the held version", held: &v2, lan: []mutable.Item{v2, v1}, wantLatest: 2},
+		{name: "every answer below the version held", held: &v2, lan: []mutable.Item{v1}, wantLatest: 2, wantReject: "older than the seq 2 held"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			no := nodeOptions{lan: fixedLAN{tt.lan}, opts: func(o *Options) { o.FetchTimeout = 500 * time.Millisecond }}
+			if tt.dht != nil {
+				d := newTestDHT(t, 2)
+				if _, err := mutable.Put(context.Background(), d.servers[0], *tt.dht); err != nil {
+					t.Fatalf("put seq %d into the DHT: %v", tt.dht.Seq, err)
+				}
+				no.dht = d
+			}
+			n := startNode(t, "sub", no)
+			sub, _, err := n.m.Subscribe(context.Background(), Link{PublicKey: pub, Name: "c"}.String(), SubscribeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.held != nil {
+				if err := n.m.Offer(*tt.held); err != nil {
+					t.Fatalf("Offer(seq %d) = %v", tt.held.Seq, err)
+				}
+			}
+			// Two checks: the first may have started before the Offer.
+			first := waitSub(t, n, sub.ID, 20*time.Second, "a first check", func(s Subscription) bool { return !s.CheckedAt.IsZero() })
+			s := waitSub(t, n, sub.ID, 20*time.Second, "a second check", func(s Subscription) bool { return s.CheckedAt.After(first.CheckedAt) })
+			if s.Latest != tt.wantLatest {
+				t.Errorf("latest = %d, want %d", s.Latest, tt.wantLatest)
+			}
+			if tt.wantReject == "" && s.LastReject != "" {
+				t.Errorf("last reject = %q, want none", s.LastReject)
+			}
+			if tt.wantReject != "" && !strings.Contains(s.LastReject, tt.wantReject) {
+				t.Errorf("last reject = %q, want one with %q", s.LastReject, tt.wantReject)
+			}
+			// Nobody has the data of these versions: the fetch fails, and
+			// that is the only error.
+			if strings.Contains(s.Error, "rejected") || strings.Contains(s.Error, "replay") || strings.Contains(s.Error, "older") {
+				t.Errorf("error = %q, want only the failed fetch", s.Error)
+			}
+		})
+	}
+}
