@@ -235,6 +235,12 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelDebug),
 	}
+	// The box's button and LEDs (gpio section); off without pins or GPIO.
+	gp, err := startGPIO(ctx, cfg, eng, ac, st, log)
+	if err != nil {
+		return err
+	}
+	defer gp.close()
 	log.Info("hearth started", "version", vi.Version, "commit", vi.Commit, "listen", ln.Addr().String(),
 		"dataDir", cfg.DataDir, "store", st.Backend(), "profile", cfg.Profile, "peerPort", eng.Stats().PeerPort)
 	logAccess(log, ln.Addr(), cfg, ac)
