@@ -199,7 +199,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	defer lp.close()
 	// Channels (engine/channel) over the DHT and the LAN source; stopped
 	// before the LAN source and the engine.
-	chm, stopChannels, err := startChannels(ctx, cfg, st, eng, lp.channelLAN(), log)
+	chm, stopChannels, err := startChannels(ctx, cfg, st, eng, lp.channelLAN(), lp.heldChanged, log)
 	if err != nil {
 		return err
 	}

@@ -25,9 +25,10 @@ func dhtConfig(cfg *config.Config) func(*dht.ServerConfig) {
 
 // startChannels runs the channel manager over the engine, its DHT node
 // (none when the DHT is off) and the LAN source (nil when off) until ctx
-// ends; stop waits for it. The channels this device publishes live in
-// DATA_DIR/channels.
-func startChannels(ctx context.Context, cfg *config.Config, st store.Store, eng *engine.Engine, lan channel.LAN, log *slog.Logger) (m *channel.Manager, stop func(), err error) {
+// ends; stop waits for it. onChange is called when the channels held
+// change (lanPresence.heldChanged). The channels this device publishes
+// live in DATA_DIR/channels.
+func startChannels(ctx context.Context, cfg *config.Config, st store.Store, eng *engine.Engine, lan channel.LAN, onChange func(), log *slog.Logger) (m *channel.Manager, stop func(), err error) {
 	m, err = channel.New(channel.Options{
 		Engine:       eng,
 		Store:        st,
@@ -39,6 +40,7 @@ func startChannels(ctx context.Context, cfg *config.Config, st store.Store, eng 
 		PollInterval: cfg.Channels.PollInterval,
 		Republish:    cfg.Channels.Republish,
 		KeepRemoved:  cfg.Channels.KeepRemoved,
+		OnChange:     onChange,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start channels: %w", err)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/device/mdns"
@@ -122,6 +123,9 @@ func (p *lanPresence) start(ctx context.Context, s lanStart) error {
 	src, err := lan.New(lan.Options{
 		ID: id, Advertiser: a, PeerPort: s.peerPort, Logger: p.log,
 		Interfaces: func() ([]net.Interface, error) { return mdns.Interfaces(names) },
+		// The channel manager reports its changes (heldChanged): reading
+		// its items (a signature check each) is only a safety net.
+		HeldInterval: heldInterval,
 	})
 	if err != nil {
 		return fmt.Errorf("channels' LAN path: %w", err)
@@ -149,6 +153,18 @@ func (p *lanPresence) channelLAN() channel.LAN {
 		return nil
 	}
 	return p.src
+}
+
+// heldInterval is how often the LAN source reads the channels held
+// without being told of a change.
+const heldInterval = time.Minute
+
+// heldChanged is channel.Options.OnChange: the LAN source advertises the
+// channels' new versions at once. Safe when the LAN path is off.
+func (p *lanPresence) heldChanged() {
+	if p.src != nil {
+		p.src.HeldChanged()
+	}
 }
 
 // setHolder hands the channel manager to the LAN source.

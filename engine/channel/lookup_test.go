@@ -2,19 +2,35 @@ package channel
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hearth-media/hearth/engine/mutable"
 )
 
-// fixedLAN is a LAN source whose neighbours hold fixed items: the
+// fixedLAN is a LAN source whose neighbours hold set items: the
 // neighbours are scripted, the manager under test is real.
-type fixedLAN struct{ items []mutable.Item }
+type fixedLAN struct {
+	mu    sync.Mutex
+	items []mutable.Item
+}
 
-func (l fixedLAN) Lookup(context.Context, [20]byte) ([]mutable.Item, []string, error) {
+func newFixedLAN(items ...mutable.Item) *fixedLAN { return &fixedLAN{items: items} }
+
+func (l *fixedLAN) set(items ...mutable.Item) {
+	l.mu.Lock()
+	l.items = items
+	l.mu.Unlock()
+}
+
+func (l *fixedLAN) Lookup(context.Context, [20]byte) ([]mutable.Item, []string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	return slices.Clone(l.items), nil, nil
 }
 
@@ -42,7 +58,7 @@ func TestLookupOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			no := nodeOptions{lan: fixedLAN{tt.lan}, opts: func(o *Options) { o.FetchTimeout = 500 * time.Millisecond }}
+			no := nodeOptions{lan: newFixedLAN(tt.lan...), opts: func(o *Options) { o.FetchTimeout = 500 * time.Millisecond }}
 			if tt.dht != nil {
 				d := newTestDHT(t, 2)
 				if _, err := mutable.Put(context.Background(), d.servers[0], *tt.dht); err != nil {
@@ -79,4 +95,57 @@ func TestLookupOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOnChange: Options.OnChange is called whenever what Held returns may
+// have changed, so the LAN advertises it at once.
+func TestOnChange(t *testing.T) {
+	var calls atomic.Int64
+	pub, priv := newKey(t)
+	v1 := sign(t, priv, nil, 1, mutable.InfohashValue(randomIH()))
+	v2 := sign(t, priv, nil, 2, mutable.InfohashValue(randomIH()))
+	lan := newFixedLAN()
+	n := startNode(t, "node", nodeOptions{lan: lan, opts: func(o *Options) {
+		o.OnChange = func() { calls.Add(1) }
+		o.PollInterval = time.Hour
+		o.FetchTimeout = 500 * time.Millisecond
+	}})
+	ctx := context.Background()
+	step := func(what string, want int64, do func() error) {
+		t.Helper()
+		before := calls.Load()
+		if err := do(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got := calls.Load() - before; got != want {
+			t.Errorf("%s: OnChange called %d times, want %d", what, got, want)
+		}
+	}
+	var sub Subscription
+	step("Subscribe", 1, func() (err error) {
+		sub, _, err = n.m.Subscribe(ctx, Link{PublicKey: pub, Name: "c"}.String(), SubscribeOptions{})
+		return err
+	})
+	waitSub(t, n, sub.ID, 20*time.Second, "the first check", func(s Subscription) bool { return !s.CheckedAt.IsZero() })
+	step("Offer of a new item", 1, func() error { return n.m.Offer(v1) })
+	step("Offer of the item held", 0, func() error { return n.m.Offer(v1) })
+	// A check that finds a newer item on the LAN.
+	lan.set(v2)
+	waitSub(t, n, sub.ID, 20*time.Second, "the check after the offer", func(s Subscription) bool { return s.Latest == 1 && s.State != StateLooking })
+	step("a check that finds version 2", 1, func() error {
+		c := mustSub(t, n, sub.ID).CheckedAt
+		if err := n.m.Check(sub.ID); err != nil {
+			return err
+		}
+		waitSub(t, n, sub.ID, 20*time.Second, "version 2 found", func(s Subscription) bool { return s.Latest == 2 && s.CheckedAt.After(c) })
+		return nil
+	})
+	step("Unsubscribe", 1, func() error { return n.m.Unsubscribe(sub.ID, false) })
+
+	src := t.TempDir()
+	writeFiles(t, src, map[string]int64{"a.jpg": 50_000})
+	step("Create", 0, func() error { _, err := n.m.Create("mine", nil); return err })
+	step("AddItems", 0, func() error { _, err := n.m.AddItems("mine", []string{filepath.Join(src, "a.jpg")}); return err })
+	step("Publish", 1, func() error { _, err := n.m.Publish(ctx, "mine"); return err })
+	step("DeleteChannel", 1, func() error { return n.m.DeleteChannel("mine", false) })
 }

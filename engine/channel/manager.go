@@ -113,6 +113,14 @@ type Options struct {
 	// of a version's metadata. Zero: 30 s and 3 min.
 	LookupTimeout time.Duration
 	FetchTimeout  time.Duration
+	// OnChange, if set, is called after what Held returns may have
+	// changed: a publish, a subscription's new item (found by a check or
+	// offered), a subscription added or removed, a published channel
+	// deleted. The daemon points it at the LAN source's HeldChanged, so a
+	// new version is advertised at once rather than at the source's next
+	// read of Held. It must not block; it is called without the manager's
+	// locks, so it may call Held.
+	OnChange func()
 }
 
 // Manager publishes and follows channels. It is safe for concurrent use;
@@ -327,6 +335,13 @@ func (m *Manager) runTask(ctx context.Context, task string) {
 		} else {
 			m.putSub(ctx, name)
 		}
+	}
+}
+
+// notify calls Options.OnChange. Never with m.mu held.
+func (m *Manager) notify() {
+	if m.o.OnChange != nil {
+		m.o.OnChange()
 	}
 }
 

@@ -555,6 +555,7 @@ func (m *Manager) Publish(ctx context.Context, name string) (Channel, error) {
 	m.mu.Unlock()
 	m.kick()
 	m.log.Info("channel published", "channel", name, "version", seq, "infoHash", ih, "files", len(v.Files), "bytes", v.Bytes, "pieceLength", pl)
+	m.notify()
 	return m.Channel(name)
 }
 
@@ -760,6 +761,9 @@ func (m *Manager) DeleteChannel(name string, deleteData bool) error {
 		}
 	}
 	m.log.Info("channel deleted", "channel", name, "deleteData", deleteData)
+	if r.Item != nil {
+		m.notify()
+	}
 	return nil
 }
 

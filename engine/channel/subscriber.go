@@ -139,6 +139,7 @@ func (m *Manager) Subscribe(ctx context.Context, s string, o SubscribeOptions) (
 	m.mu.Unlock()
 	m.kick()
 	m.log.Info("subscribed", "subscription", id, "name", name, "dir", dir, "keepRemoved", keep)
+	m.notify()
 	sub, err = m.Subscription(id)
 	return sub, false, err
 }
@@ -380,6 +381,7 @@ func (m *Manager) Unsubscribe(ref string, deleteData bool) error {
 		os.Remove(r.Dir) // only if empty
 	}
 	m.log.Info("unsubscribed", "subscription", id, "name", r.Name, "deleteData", deleteData)
+	m.notify()
 	return nil
 }
 
@@ -468,6 +470,7 @@ func (m *Manager) Offer(it mutable.Item) error {
 	m.schedule(pollTask(id), time.Now())
 	m.mu.Unlock()
 	m.kick()
+	m.notify()
 	return nil
 }
 
@@ -489,7 +492,16 @@ func (m *Manager) poll(ctx context.Context, id string) {
 	if ctx.Err() != nil {
 		return
 	}
+	before := r.Item
 	rejected := m.take(id, r, finds)
+	if r.Item != before {
+		// A new item: held (and advertised on the LAN) now, not after the
+		// install, which may take minutes.
+		if err := m.saveSub(id, r); err != nil {
+			m.log.Error("save subscription", "subscription", id, "err", err)
+		}
+		m.notify()
+	}
 	r.CheckedAt = time.Now().UTC()
 	if r.TorrentID != 0 {
 		if _, err := m.o.Engine.Get(strconv.FormatInt(r.TorrentID, 10)); errors.Is(err, engine.ErrNotFound) {

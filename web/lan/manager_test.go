@@ -77,13 +77,15 @@ func (b *bus) announce(from *chanDevice, kind mdns.EventKind) {
 
 // join starts a device: engine on loopback without DHT, channel manager
 // with the Source as its LAN, the endpoint on an httptest server. Polls
-// are an hour apart: what arrives sooner came through the LAN push.
+// are an hour apart, and so are the Source's reads of Held, as in the
+// daemon: what arrives sooner came through the LAN push, started by the
+// manager's OnChange.
 func (b *bus) join(t *testing.T, name string) *chanDevice {
 	t.Helper()
 	n := enginetest.StartNode(t, enginetest.NodeOptions{})
 	d := &chanDevice{name: name, bus: b, node: n}
 	src, err := New(Options{ID: name, Advertiser: d, Logger: enginetest.Logger(t).With("device", name),
-		PeerPort: func() int { return n.Engine.Stats().PeerPort }, HeldInterval: 100 * time.Millisecond})
+		PeerPort: func() int { return n.Engine.Stats().PeerPort }, HeldInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +100,7 @@ func (b *bus) join(t *testing.T, name string) *chanDevice {
 		PieceLength:   32 << 10,
 		LookupTimeout: 5 * time.Second,
 		FetchTimeout:  20 * time.Second,
+		OnChange:      src.HeldChanged,
 	})
 	if err != nil {
 		t.Fatal(err)

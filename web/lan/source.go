@@ -60,9 +60,11 @@ type Options struct {
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// HeldInterval is how often Holder.Held is read to update the TXT
-	// record; 0 means 2 s. HeldChanged makes it read at once. (The channel
-	// manager verifies every item's signature in Held: milliseconds on a
-	// MIPS router, so not every second.)
+	// record; 0 means 2 s. HeldChanged (and SetHolder) make it read at
+	// once: with a holder that calls HeldChanged on every change (the
+	// channel manager's OnChange, as the daemon wires it), this is only a
+	// safety net and can be long. (The channel manager verifies every
+	// item's signature in Held: milliseconds on a MIPS router.)
 	HeldInterval time.Duration
 	// FetchTimeout bounds one request to a neighbour; 0 means 5 s.
 	FetchTimeout time.Duration
@@ -168,11 +170,13 @@ func New(o Options) (*Source, error) {
 	return s, nil
 }
 
-// SetHolder sets the holder when it could not be given to New.
+// SetHolder sets the holder when it could not be given to New; its
+// items are advertised at once.
 func (s *Source) SetHolder(h Holder) {
 	s.mu.Lock()
 	s.holder = h
 	s.mu.Unlock()
+	s.HeldChanged()
 }
 
 func (s *Source) getHolder() Holder {

@@ -236,6 +236,28 @@ func TestHeldChanged(t *testing.T) {
 	}
 }
 
+// TestSetHolderAdvertises: a holder set after Serve started (the daemon
+// makes the channel manager after the LAN source) is advertised at once,
+// not at the next tick.
+func TestSetHolderAdvertises(t *testing.T) {
+	c := newChannel(t, "")
+	adv := &recordingAdvertiser{}
+	s, err := New(Options{ID: "me", Advertiser: adv, HeldInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(50 * time.Millisecond) // Serve's first read found no holder
+	s.SetHolder(newHolder(c.item(t, 1)))
+	waitFor(t, "the TXT of the holder's channel", func() bool { return adv.count() == 1 })
+	if got := adv.last()[KeyChannels]; got == "" || got == AllChannels {
+		t.Errorf("channel tags = %q, want one tag", got)
+	}
+}
+
 type recordingAdvertiser struct {
 	mu   sync.Mutex
 	txts []map[string]string
