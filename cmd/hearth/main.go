@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,9 +20,17 @@ var (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "serve" {
 		ensureClassicFileIO()
+		// Until serve listens for it, a SIGHUP (reload) must not kill the
+		// daemon half-way through starting.
+		signal.Ignore(syscall.SIGHUP)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	if restartInPlace.Load() && code == exitOK {
+		err := execSelf()
+		fmt.Fprintf(os.Stderr, "hearth: restart after SIGHUP: %v\n", err)
+		code = exitFailed
+	}
 	os.Exit(code)
 }

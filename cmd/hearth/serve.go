@@ -38,6 +38,8 @@ Configuration comes in layers, later ones winning: the device profile's
 defaults, the config file (--config, $HEARTH_CONFIG, else DATA_DIR/hearth.conf
 if it exists), settings saved through the API, HEARTH_* environment variables,
 then these flags. "hearth config --local" shows the result without starting.
+SIGHUP reloads: if the configuration still validates, the daemon restarts in
+place (same PID, nothing re-hashed); if not, it logs why and keeps running.
 
 It listens on every interface (:9091, Transmission's port) unless --listen
 says otherwise. Callers on this device (loopback) are trusted; every other
@@ -247,10 +249,14 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve API: %w", err)
-	case <-ctx.Done():
+	if err := waitForStop(ctx, errc, log, func() error {
+		c, _, err := config.Load(sf.loadOptions(fs))
+		if err == nil {
+			err = c.Validate()
+		}
+		return err
+	}); err != nil {
+		return err
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
