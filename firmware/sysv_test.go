@@ -117,6 +117,16 @@ export HEARTH_DEVICE_MDNS=false HEARTH_CHANNELS_LAN=false
 				t.Errorf("after restart pid %d (before %d, still alive: %v), want a new process and the old one gone", pid2, pid, processAlive(pid))
 			}
 
+			// reload = SIGHUP: the daemon restarts in place, same PID.
+			out, err = run("reload")
+			if err != nil || !strings.Contains(out, "Reloading hearth: OK") {
+				t.Fatalf("S99hearth reload = %q, %v; want Reloading hearth: OK", out, err)
+			}
+			time.Sleep(500 * time.Millisecond)
+			if pid3 := waitAPI(t, "http://"+listen, pidfile); pid3 != pid2 || !processAlive(pid2) {
+				t.Errorf("after reload pid %d (before %d, alive: %v), want the same process", pid3, pid2, processAlive(pid2))
+			}
+
 			out, err = run("stop")
 			if err != nil || !strings.Contains(out, "Stopping hearth: OK") {
 				t.Fatalf("S99hearth stop = %q, %v; want Stopping hearth: OK", out, err)
