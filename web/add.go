@@ -57,13 +57,14 @@ func (a *api) addTorrent(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return errorf(http.StatusUnsupportedMediaType, "unsupported Content-Type %q: send application/json, application/x-bittorrent or multipart/form-data", mt)
 	}
-	if a.channels != nil && channel.IsLink(body.Magnet) {
-		// A channel link is accepted wherever a magnet is: it subscribes.
-		return a.subscribeFromAdd(w, r, body.Magnet, body.Dir)
-	}
 	req, err := a.addRequest(r, body)
 	if err != nil {
 		return err
+	}
+	if channel.IsLink(req.Magnet) {
+		// A channel link (given, or an indexer's redirect) is accepted
+		// wherever a magnet is: it subscribes.
+		return a.subscribeFromAdd(w, r, req)
 	}
 	t, existed, err := a.eng.Add(r.Context(), req)
 	if err != nil {

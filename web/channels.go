@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 
+	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/channel"
 )
 
@@ -331,14 +333,38 @@ func (c *channelAPI) doSubscribe(w http.ResponseWriter, r *http.Request, body su
 }
 
 // subscribeFromAdd takes a channel link given to POST /api/v1/torrents:
-// a channel link is accepted wherever a magnet is. The answer is the
-// subscription's, with "subscription": true.
-func (a *api) subscribeFromAdd(w http.ResponseWriter, r *http.Request, link, dir string) error {
+// a channel link is accepted wherever a magnet is. dir is the
+// subscription's folder and peers become the link's peer hints; paused
+// and files do not apply (the manager runs the channel's torrent, and a
+// subscription takes every file) and are refused, as the Transmission
+// RPC and "hearth add" refuse them. The answer is the subscription's,
+// with "subscription": true.
+func (a *api) subscribeFromAdd(w http.ResponseWriter, r *http.Request, req engine.AddRequest) error {
 	c := &channelAPI{api: a, ch: a.channels}
-	if err := c.ready(); err != nil {
-		return err
+	if c.ch == nil {
+		return errorf(http.StatusBadRequest, "channel links (magnet:?xs=urn:btpk:…) subscribe to a channel, and channels are not available in this daemon")
 	}
-	s, existed, err := c.ch.Subscribe(r.Context(), link, channel.SubscribeOptions{Dir: dir})
+	switch {
+	case req.Paused:
+		return errorf(http.StatusBadRequest, "a channel link subscribes to the channel: it cannot be added paused")
+	case req.Files != nil:
+		return errorf(http.StatusBadRequest, "files do not apply to a channel link: a subscription takes every file")
+	}
+	lnk := req.Magnet
+	if len(req.Peers) > 0 {
+		l, err := channel.ParseLink(lnk)
+		if err != nil {
+			return &httpError{Code: http.StatusBadRequest, Msg: oneLine(err.Error()), Err: err}
+		}
+		for _, p := range req.Peers {
+			if _, _, err := net.SplitHostPort(p); err != nil {
+				return errorf(http.StatusBadRequest, "bad peer address %q: want host:port", p)
+			}
+		}
+		l.Peers = append(l.Peers, req.Peers...)
+		lnk = l.String()
+	}
+	s, existed, err := c.ch.Subscribe(r.Context(), lnk, channel.SubscribeOptions{Dir: req.Dir})
 	if err != nil {
 		return channelError(err)
 	}

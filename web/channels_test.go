@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -145,6 +146,41 @@ func TestChannelsAPI(t *testing.T) {
 	if !viaAdd.IsSubscription || viaAdd.Existed {
 		t.Errorf("add of a new channel link = %+v, want a new subscription", viaAdd)
 	}
+	// What does not apply to a channel is refused, as the RPC and "hearth
+	// add" refuse it; peers become the link's hints.
+	fourth := channel.Link{PublicKey: [32]byte{4}, Name: "Fourth"}.String()
+	for _, bad := range []struct {
+		body map[string]any
+		want string
+	}{
+		{map[string]any{"magnet": fourth, "paused": true}, "cannot be added paused"},
+		{map[string]any{"magnet": fourth, "files": []int{0}}, "files do not apply"},
+		{map[string]any{"magnet": fourth, "peers": []string{"nohost"}}, "bad peer address"},
+		{map[string]any{"magnet": fourth, "url": "http://127.0.0.1:1/x.torrent"}, "exactly one"},
+		{map[string]any{"magnet": fourth, "dir": "relative"}, "absolute"},
+	} {
+		b, _ := json.Marshal(bad.body)
+		code, body := d.do("POST", "/api/v1/torrents", "application/json", strings.NewReader(string(b)))
+		if code != http.StatusBadRequest || !strings.Contains(errorMessage(t, body), bad.want) {
+			t.Errorf("POST /api/v1/torrents %s = %d %s, want 400 with %q", b, code, body, bad.want)
+		}
+	}
+	d.json("POST", "/api/v1/torrents", map[string]any{"magnet": fourth, "peers": []string{"127.0.0.1:6881"}}, http.StatusCreated, &viaAdd)
+	if !viaAdd.IsSubscription || viaAdd.Name != "Fourth" {
+		t.Errorf("add of a channel link with a peer = %+v, want a new subscription", viaAdd)
+	}
+	// An indexer's redirect to a channel link subscribes too.
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, channel.Link{PublicKey: [32]byte{5}, Name: "Redirected"}.String(), http.StatusFound)
+	}))
+	defer redirect.Close()
+	d.json("POST", "/api/v1/torrents", map[string]any{"url": redirect.URL}, http.StatusCreated, &viaAdd)
+	if !viaAdd.IsSubscription || viaAdd.Name != "Redirected" {
+		t.Errorf("add of a URL redirecting to a channel link = %+v, want a new subscription", viaAdd)
+	}
+	d.json("DELETE", "/api/v1/subscriptions/"+viaAdd.ID, nil, http.StatusOK, nil)
+	d.json("DELETE", "/api/v1/subscriptions/Fourth", nil, http.StatusOK, nil)
+
 	d.json("POST", "/api/v1/subscriptions", map[string]any{"link": "magnet:?xs=urn:btpk:abc"}, http.StatusBadRequest, nil)
 	d.json("POST", "/api/v1/subscriptions", map[string]any{"link": ch.Link}, http.StatusBadRequest, nil) // our own channel
 	var subs struct {
@@ -189,7 +225,7 @@ func TestChannelsAPIOff(t *testing.T) {
 	d.json("GET", "/api/v1/channels", nil, http.StatusServiceUnavailable, nil)
 	d.json("POST", "/api/v1/subscriptions", map[string]any{"link": "x"}, http.StatusServiceUnavailable, nil)
 	code, body := d.do("POST", "/api/v1/torrents", "application/json", strings.NewReader(`{"magnet":"magnet:?xs=urn:btpk:`+strings.Repeat("ab", 32)+`"}`))
-	if code != http.StatusBadRequest || !strings.Contains(errorMessage(t, body), "channel") {
+	if code != http.StatusBadRequest || !strings.Contains(errorMessage(t, body), "channels are not available") {
 		t.Errorf("add of a channel link without channels = %d %s", code, body)
 	}
 }

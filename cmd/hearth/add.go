@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +31,9 @@ Add a torrent to the daemon. The argument is one of:
   - a magnet link (quote it: it contains "&")
   - an http:// or https:// URL of a .torrent file, fetched by the daemon
   - a bare infohash (40 hex or 32 base32 characters)
+  - a channel link (magnet:?xs=urn:btpk:…): it subscribes to the channel,
+    as "hearth subscribe" does (--dir and --peer apply; --paused and
+    --files do not)
 
 With --wait, show the progress until every wanted file is downloaded and
 verified: a live line on a terminal, a line every few seconds otherwise.
@@ -57,9 +61,6 @@ hearth add big.torrent --files 0,2,5 --peer 192.168.1.20:51413`,
 				if err != nil {
 					return err
 				}
-				if channel.IsLink(args[0]) {
-					return c.subscribeLink(ctx, cl, args[0], *dir, *wait, *asJSON) // channel.go
-				}
 				body, err := c.addBody(args[0])
 				if err != nil {
 					return err
@@ -76,9 +77,19 @@ hearth add big.torrent --files 0,2,5 --peer 192.168.1.20:51413`,
 						return usageErrorf("--files: %v", err)
 					}
 				}
-				var res addResult
-				if err := cl.do(ctx, http.MethodPost, "/torrents", body, &res); err != nil {
+				if channel.IsLink(body.Magnet) {
+					return c.addChannelLink(ctx, cl, body, *wait, *asJSON) // channel.go
+				}
+				var raw json.RawMessage
+				if err := cl.do(ctx, http.MethodPost, "/torrents", body, &raw); err != nil {
 					return err
+				}
+				var res addResult
+				if sub, ok := subscribedAnswer(raw); ok {
+					// A URL whose server redirected to a channel link.
+					return c.subscribed(ctx, cl, sub, *wait, *asJSON)
+				} else if err := json.Unmarshal(raw, &res); err != nil {
+					return fmt.Errorf("read the daemon's answer: %w", err)
 				}
 				if *asJSON && !*wait {
 					return writeJSON(c.stdout, res)
@@ -97,6 +108,19 @@ hearth add big.torrent --files 0,2,5 --peer 192.168.1.20:51413`,
 			}
 		},
 	}
+}
+
+// subscribedAnswer reads POST /api/v1/torrents's answer to a channel
+// link: the subscription, marked "subscription": true.
+func subscribedAnswer(raw []byte) (subscribedResult, bool) {
+	var res struct {
+		subscribedResult
+		IsSubscription bool `json:"subscription"`
+	}
+	if json.Unmarshal(raw, &res) != nil || !res.IsSubscription {
+		return subscribedResult{}, false
+	}
+	return res.subscribedResult, true
 }
 
 // addBody is the JSON of POST /api/v1/torrents.

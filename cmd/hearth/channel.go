@@ -408,9 +408,27 @@ hearth subscribe "$LINK" --keep-removed=false`,
 	}
 }
 
-// subscribeLink is "hearth add LINK" for a channel link.
-func (c *cli) subscribeLink(ctx context.Context, cl *client, link, dir string, wait, asJSON bool) error {
-	return c.subscribe(ctx, cl, link, dir, nil, wait, asJSON)
+// subscribedResult is the answer of POST /subscriptions, and of POST
+// /torrents with a channel link.
+type subscribedResult struct {
+	channel.Subscription
+	Existed bool `json:"existed"`
+}
+
+// addChannelLink is "hearth add LINK" for a channel link. It goes through
+// POST /torrents, like any magnet, so the daemon applies the same rules
+// to it as to the API and the Transmission RPC (--dir and --peer apply,
+// --paused and --files are refused).
+func (c *cli) addChannelLink(ctx context.Context, cl *client, body addBody, wait, asJSON bool) error {
+	var raw json.RawMessage
+	if err := cl.do(ctx, http.MethodPost, "/torrents", body, &raw); err != nil {
+		return err
+	}
+	res, ok := subscribedAnswer(raw)
+	if !ok {
+		return fmt.Errorf("the daemon did not answer with a subscription: %s", truncate(string(raw), 200))
+	}
+	return c.subscribed(ctx, cl, res, wait, asJSON)
 }
 
 func (c *cli) subscribe(ctx context.Context, cl *client, link, dir string, keepRemoved *bool, wait, asJSON bool) error {
@@ -425,13 +443,16 @@ func (c *cli) subscribe(ctx context.Context, cl *client, link, dir string, keepR
 		}
 		body["dir"] = d
 	}
-	var res struct {
-		channel.Subscription
-		Existed bool `json:"existed"`
-	}
+	var res subscribedResult
 	if err := cl.do(ctx, http.MethodPost, "/subscriptions", body, &res); err != nil {
 		return err
 	}
+	return c.subscribed(ctx, cl, res, wait, asJSON)
+}
+
+// subscribed prints a subscription just made (or found) and waits for its
+// first version if asked to.
+func (c *cli) subscribed(ctx context.Context, cl *client, res subscribedResult, wait, asJSON bool) error {
 	if !asJSON {
 		verb := "subscribed to"
 		if res.Existed {

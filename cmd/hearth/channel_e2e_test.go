@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,11 +113,103 @@ func TestChannelE2E(t *testing.T) {
 	if out := sub.mustCLI("subscriptions"); !strings.Contains(out, "no subscriptions") {
 		t.Errorf("after unsubscribe: %q", out)
 	}
-	// A channel link is accepted wherever a magnet is: "hearth add" subscribes.
+	// A channel link is accepted wherever a magnet is — "hearth add", POST
+	// /api/v1/torrents, the Transmission RPC's torrent-add — and each
+	// subscribes, with the same rules: what cannot apply to a channel
+	// (paused, file choices) is refused in the same words.
+	const notPaused = "cannot be added paused"
+	if code, _, errOut := sub.cli("add", link, "--paused"); code == 0 || !strings.Contains(errOut, notPaused) {
+		t.Errorf("hearth add LINK --paused = exit %d, %q; want a refusal with %q", code, errOut, notPaused)
+	}
+	if code, msg := apiPost(t, sub, "/api/v1/torrents", map[string]any{"magnet": link, "paused": true}); code != 400 || !strings.Contains(msg, notPaused) {
+		t.Errorf("POST /api/v1/torrents paused = %d %q; want 400 with %q", code, msg, notPaused)
+	}
+	if res := rpcCall(t, sub, "torrent-add", map[string]any{"filename": link, "paused": true}); !strings.Contains(res.Result, notPaused) {
+		t.Errorf("RPC torrent-add paused = %q; want a refusal with %q", res.Result, notPaused)
+	}
+	if out := sub.mustCLI("subscriptions"); !strings.Contains(out, "no subscriptions") {
+		t.Errorf("refused adds subscribed: %q", out)
+	}
 	if out := sub.mustCLI("add", link); !strings.Contains(out, "subscribed to Family photos") {
 		t.Errorf("add of a channel link printed %q", out)
 	}
 	waitSubscriptionE2E(t, sub, 2)
+	sub.mustCLI("unsubscribe", "Family photos")
+	if code, _ := apiPost(t, sub, "/api/v1/torrents", map[string]any{"magnet": link}); code != 201 {
+		t.Errorf("POST /api/v1/torrents with the channel link = %d, want 201", code)
+	}
+	waitSubscriptionE2E(t, sub, 2)
+	sub.mustCLI("unsubscribe", "Family photos")
+	var chs struct{ Channels []channel.Channel }
+	if err := json.Unmarshal([]byte(pub.mustCLI("channel", "ls", "--json")), &chs); err != nil || len(chs.Channels) != 1 {
+		t.Fatalf("channel ls --json: %v", err)
+	}
+	res := rpcCall(t, sub, "torrent-add", map[string]any{"filename": link})
+	added, _ := res.Arguments["torrent-added"].(map[string]any)
+	if res.Result != "success" || added["hashString"] != chs.Channels[0].InfoHash {
+		t.Errorf("RPC torrent-add of the channel link = %+v, want torrent-added with version 2's torrent %s", res, chs.Channels[0].InfoHash)
+	}
+	s = waitSubscriptionE2E(t, sub, 2)
+	if id, _ := added["id"].(float64); int64(id) != s.TorrentID {
+		t.Errorf("RPC torrent-added id %v, subscription's torrent %d", added["id"], s.TorrentID)
+	}
+	res = rpcCall(t, sub, "torrent-add", map[string]any{"filename": link})
+	if _, ok := res.Arguments["torrent-duplicate"]; res.Result != "success" || !ok {
+		t.Errorf("second RPC torrent-add of the channel link = %+v, want torrent-duplicate", res)
+	}
+}
+
+// apiPost posts JSON to the daemon's API (loopback: trusted) and returns
+// the status and the error message, if any.
+func apiPost(t *testing.T, d *daemonProc, path string, body any) (int, string) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(d.api+path, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct {
+		Error string `json:"error"`
+	}
+	json.NewDecoder(resp.Body).Decode(&e)
+	return resp.StatusCode, e.Error
+}
+
+// rpcResult is a Transmission RPC answer.
+type rpcResult struct {
+	Result    string         `json:"result"`
+	Arguments map[string]any `json:"arguments"`
+}
+
+// rpcCall calls a Transmission RPC method on the daemon, with the session
+// id handshake a remote app does.
+func rpcCall(t *testing.T, d *daemonProc, method string, args any) rpcResult {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{"method": method, "arguments": args})
+	sid := ""
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPost, d.api+"/transmission/rpc", bytes.NewReader(b))
+		req.Header.Set("X-Transmission-Session-Id", sid)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode == http.StatusConflict {
+			sid = resp.Header.Get("X-Transmission-Session-Id")
+			resp.Body.Close()
+			continue
+		}
+		var r rpcResult
+		err = json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("RPC %s: HTTP %d, %v", method, resp.StatusCode, err)
+		}
+		return r
+	}
+	t.Fatalf("RPC %s: no session id", method)
+	return rpcResult{}
 }
 
 func waitSubscriptionE2E(t *testing.T, d *daemonProc, version int64) channel.Subscription {

@@ -214,7 +214,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	hostname, _ := os.Hostname()
 
 	vi := versionInfo()
-	rpc := transmission.NewHandler(transmission.Options{Engine: eng, Logger: log, Config: cfg, Version: vi.Version, Shutdown: closeSession})
+	rpc := transmission.NewHandler(transmission.Options{Engine: eng, Logger: log, Config: cfg, Version: vi.Version, Shutdown: closeSession, Channels: chm})
 	h := web.NewHandler(web.Options{
 		Transmission:  rpc,
 		Engine:        eng,

@@ -9,7 +9,7 @@ type Kind int
 
 const (
 	KindMagnet      Kind = iota + 1 // magnet:?xt=urn:btih:… → ParseMagnet
-	KindChannel                     // BEP 46 magnet:?xs=urn:btpk:… → channels (ErrChannelLink for now)
+	KindChannel                     // BEP 46 magnet:?xs=urn:btpk:… → the channel manager (ParseMagnet: ErrChannelLink)
 	KindTorrentFile                 // bencoded .torrent contents → ParseTorrent
 	KindURL                         // http(s) URL of a .torrent → Fetch, then ParseTorrent
 	KindInfoHash                    // 40 hex digits or 32 base32 characters → ParseMagnet

@@ -10,9 +10,11 @@ import (
 // reached with errors.Is through an *Error.
 var (
 	// ErrChannelLink is a BEP 46 magnet (xs=urn:btpk:…): a mutable channel,
-	// not a torrent. It is detected distinctly so that channel support can
-	// take these links over.
-	ErrChannelLink = errors.New("link: channel links (BEP 46 urn:btpk) are not supported by this version yet")
+	// not a torrent. The engine never takes one (the torrent library
+	// panics on them); the layers above route these links to the channel
+	// manager (engine/channel), which subscribes, so a caller only sees
+	// this error where no channel manager is there to take the link.
+	ErrChannelLink = errors.New("link: a channel link (BEP 46 urn:btpk), not a torrent")
 	// ErrV2Only is a BitTorrent v2-only torrent or magnet (btmh without btih).
 	ErrV2Only = errors.New("link: v2-only torrents are not supported")
 	// ErrTooLarge is input over one of the size or count limits.

@@ -32,7 +32,7 @@ func ExampleParseMagnet_errors() {
 	}
 	// Output:
 	// true false magnet link has no "xt=urn:btih:" infohash
-	// true true channel links (BEP 46 urn:btpk) are not supported by this version yet
+	// true true a channel link (BEP 46 urn:btpk) is not a torrent: subscribe to the channel instead
 	// true false infohash "abcdef" has 6 characters: want 40 hex digits or 32 base32 characters
 }
 

@@ -88,7 +88,7 @@ func ParseMagnet(s string) (Magnet, error) {
 	if hasChannelKey(params) {
 		// Before anything else can fail: a channel link is always reported
 		// as one, as Detect classifies it.
-		return Magnet{}, inputErr(ErrChannelLink, "channel links (BEP 46 urn:btpk) are not supported by this version yet")
+		return Magnet{}, inputErr(ErrChannelLink, "a channel link (BEP 46 urn:btpk) is not a torrent: subscribe to the channel instead")
 	}
 	m := Magnet{Raw: s}
 	var (

@@ -37,7 +37,9 @@
 //
 // Bad JSON, wrong types, unknown methods or argument keys, ids that name
 // no torrent and values Hearth cannot honour are answered with an error
-// "result" (or a JSON-RPC error) and change nothing; a body over the size
+// "result" (or a JSON-RPC error) and change nothing (one exception:
+// torrent-add of a channel link whose first version is still being
+// resolved subscribes and says so in its error result; see channel.go); a body over the size
 // limit gets 413. Unknown names in torrent-get's and session-get's
 // "fields" are skipped, as Transmission does, so clients written for newer
 // versions keep working. Settings Transmission has and Hearth does not

@@ -63,6 +63,12 @@ type Options struct {
 	// Shutdown stops the daemon (session-close); nil answers session-close
 	// with an error. It is called after the response is written.
 	Shutdown func()
+	// Channels takes the channel links given to torrent-add (they
+	// subscribe); nil refuses them.
+	Channels Channels
+	// ChannelWait is how long torrent-add with a channel link waits for
+	// the channel's first version to be in the engine; 0 means 10 s.
+	ChannelWait time.Duration
 }
 
 // HeaderSessionID is the CSRF header of the Transmission RPC.
@@ -83,6 +89,9 @@ type handler struct {
 	fetch     func(ctx context.Context, url string) ([]byte, error)
 	shutdown  func()
 	sessionID string
+
+	channels    Channels
+	channelWait time.Duration
 
 	// remembered holds limit values a client set while their switch was
 	// off (Transmission keeps both; Hearth's settings keep one number
@@ -112,6 +121,12 @@ func NewHandler(opts Options) http.Handler {
 		shutdown:   opts.Shutdown,
 		sessionID:  newSessionID(),
 		remembered: map[string]any{},
+
+		channels:    opts.Channels,
+		channelWait: opts.ChannelWait,
+	}
+	if h.channelWait <= 0 {
+		h.channelWait = defaultChannelWait
 	}
 	if h.fetch == nil {
 		client := &http.Client{Timeout: 30 * time.Second}

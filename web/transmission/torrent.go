@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/channel"
 	"github.com/hearth-media/hearth/engine/link"
 )
 
@@ -311,6 +312,10 @@ func torrentAdd(c *call) (map[string]any, error) {
 	default:
 		return nil, errorf("torrent-add needs filename (a magnet link, URL or path) or metainfo (a base64 .torrent)")
 	}
+	if channel.IsLink(req.Magnet) {
+		// A channel link (given, or an indexer's redirect): it subscribes.
+		return c.addChannel(req.Magnet, dir, paused, labels, sel)
+	}
 	var patches []engine.FilePatch
 	if req.Metainfo != nil {
 		pt, err := link.ParseTorrent(req.Metainfo)
@@ -367,7 +372,8 @@ func (c *call) addSource(f string, req *engine.AddRequest) error {
 		req.Magnet = "magnet:?xt=urn:btih:" + f
 		return nil
 	case derr == nil && kind == link.KindChannel:
-		return errorf("channel links (magnet:?xs=urn:btpk:…) are not torrents: subscribe to them in Hearth")
+		req.Magnet = f // torrentAdd hands it to the channel manager
+		return nil
 	case derr == nil && kind == link.KindURL:
 		data, err := c.h.fetch(c.ctx, f)
 		var mr *link.MagnetRedirectError
