@@ -131,6 +131,7 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 		Name:         name,
 		Trackers:     trackers,
 		Dir:          dir,
+		InPlace:      req.InPlace,
 		Paused:       req.Paused,
 		InitialFiles: req.Files,
 		PickFiles:    req.Files != nil,

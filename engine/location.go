@@ -127,10 +127,11 @@ func (tr *tor) topItems() []string {
 // placeIncomplete sends a new download to the incomplete folder when one
 // is set: on its first start, with nothing downloaded, and no data of it
 // already in its download folder (a torrent added to seed files that are
-// there stays with them). Called with e.mu held.
+// there stays with them), unless it was added in place. Called with e.mu
+// held.
 func (e *Engine) placeIncomplete(tr *tor) {
 	inc := e.settings.IncompleteDir
-	if inc == "" || tr.rec.IncompleteDir != "" || inc == tr.rec.Dir || tr.checking {
+	if inc == "" || tr.rec.InPlace || tr.rec.IncompleteDir != "" || inc == tr.rec.Dir || tr.checking {
 		return
 	}
 	if !tr.rec.DoneAt.IsZero() || tr.rec.Downloaded > 0 || tr.piecesDone > 0 {

@@ -30,8 +30,10 @@ type record struct {
 	Dir      string   `json:"dir"`
 	// IncompleteDir is where the data is while the torrent downloads into
 	// the incomplete folder; empty once it is in Dir.
-	IncompleteDir string   `json:"incompleteDir,omitempty"`
-	Labels        []string `json:"labels,omitempty"`
+	IncompleteDir string `json:"incompleteDir,omitempty"`
+	// InPlace: the incomplete folder is never used (AddRequest.InPlace).
+	InPlace bool     `json:"inPlace,omitempty"`
+	Labels  []string `json:"labels,omitempty"`
 	// Root and Paths are the on-disk names after renames (RenamePath): Root
 	// replaces the info's name, Paths[i] file i's path below the root
 	// (slash separated). Empty means the info's own names.

@@ -522,6 +522,38 @@ func TestIncompleteDir(t *testing.T) {
 	}
 }
 
+// TestAddInPlace: a torrent added in place (channels) downloads straight
+// into its folder although an incomplete folder is set, also after a
+// restart.
+func TestAddInPlace(t *testing.T) {
+	tt := enginetest.MakeTorrent(t, t.TempDir(), "in place", 32<<10, multiFile[:2])
+	seeder, _ := seed(t, tt)
+	inc := filepath.Join(t.TempDir(), "incomplete")
+	withInc := func(c *config.Config) { c.Torrent.IncompleteDir = inc }
+	leecher := enginetest.StartNode(t, enginetest.NodeOptions{Config: withInc})
+	dir := filepath.Join(t.TempDir(), "channel")
+	got, _, err := leecher.Engine.Add(context.Background(), engine.AddRequest{Metainfo: tt.Metainfo, Dir: dir, InPlace: true, Paused: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leecher.Close()
+	leecher = enginetest.StartNode(t, enginetest.NodeOptions{Dir: leecher.Dir, Config: withInc})
+	if err := leecher.Engine.Resume(got.ID); err != nil {
+		t.Fatal(err)
+	}
+	if x, _ := leecher.Engine.Get(ref(got.ID)); x.DataDir != "" {
+		t.Errorf("data dir after resume = %q, want none (in place)", x.DataDir)
+	}
+	if err := leecher.Engine.AddPeers(got.ID, []string{seeder.PeerAddr()}); err != nil {
+		t.Fatal(err)
+	}
+	x := enginetest.WaitFor(t, leecher.Engine, ref(got.ID), timeout, "seeding", func(x engine.Torrent) bool { return x.State == engine.StateSeeding })
+	enginetest.SameFiles(t, tt, x.Dir)
+	if _, err := os.Stat(inc); !os.IsNotExist(err) {
+		t.Errorf("the incomplete folder was used (stat: %v)", err)
+	}
+}
+
 func TestReannounceKeepsRunning(t *testing.T) {
 	n := enginetest.StartNode(t, enginetest.NodeOptions{})
 	tt := enginetest.MakeTorrent(t, t.TempDir(), "announce", 32<<10, multiFile[:1])

@@ -75,6 +75,11 @@ type AddRequest struct {
 	// previous version (same bytes, same piece-aligned position, same
 	// piece hashes). Only with Metainfo or Path; ignored for a duplicate.
 	VerifiedPieces []int
+	// InPlace keeps the data in Dir from the first byte: the incomplete
+	// folder (torrent.incomplete_dir) is not used, now or after a
+	// restart. Channels set it: a subscription's files live in its folder
+	// and the next version reuses them there. Ignored for a duplicate.
+	InPlace bool
 }
 
 // File is one file of a torrent.

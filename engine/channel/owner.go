@@ -501,7 +501,7 @@ func (m *Manager) Publish(ctx context.Context, name string) (Channel, error) {
 		_, err := m.o.Engine.Get(strconv.FormatInt(r.TorrentID, 10))
 		if errors.Is(err, engine.ErrNotFound) {
 			// Removed from the engine behind the channel's back: seed it again.
-			t, _, err := m.o.Engine.Add(ctx, engine.AddRequest{Metainfo: torrentFile(v.InfoBytes), Dir: dir, Name: name, VerifiedPieces: all})
+			t, _, err := m.o.Engine.Add(ctx, engine.AddRequest{Metainfo: torrentFile(v.InfoBytes), Dir: dir, Name: name, VerifiedPieces: all, InPlace: true})
 			if err != nil {
 				return Channel{}, fmt.Errorf("seed version %d again: %w", r.Seq, err)
 			}
@@ -532,7 +532,7 @@ func (m *Manager) Publish(ctx context.Context, name string) (Channel, error) {
 		return Channel{}, fmt.Errorf("sign version: %w", err)
 	}
 	t, _, err := m.o.Engine.Add(ctx, engine.AddRequest{
-		Metainfo: torrentFile(v.InfoBytes), Dir: dir, Name: name, VerifiedPieces: all,
+		Metainfo: torrentFile(v.InfoBytes), Dir: dir, Name: name, VerifiedPieces: all, InPlace: true,
 	})
 	if err != nil {
 		return Channel{}, fmt.Errorf("seed version %d: %w", seq, err)

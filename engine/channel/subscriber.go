@@ -900,8 +900,10 @@ func (m *Manager) install(ctx context.Context, id string, r *subRec, peers []str
 	if err != nil {
 		return fmt.Errorf("lay out version %d: %w", seq, err)
 	}
+	// In place: the files live in the subscription's folder, where the
+	// next version reuses them, never in the incomplete folder.
 	t, _, err := m.o.Engine.Add(ctx, engine.AddRequest{
-		Metainfo: torrentFile(b), Dir: r.Dir, Name: r.Name, VerifiedPieces: verified, Peers: peers,
+		Metainfo: torrentFile(b), Dir: r.Dir, Name: r.Name, VerifiedPieces: verified, Peers: peers, InPlace: true,
 	})
 	if err != nil {
 		return fmt.Errorf("add version %d: %w", seq, err)
