@@ -268,6 +268,7 @@ func TestGPIODaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	enginetest.WaitFor(t, e, fmt.Sprint(bad.ID), 10*time.Second, "error", func(tr engine.Torrent) bool { return tr.State == engine.StateError })
+	g.kick() // errors are looked for every problemEvery, and at once when kicked
 	showing(devgpio.Steady, "with a torrent in error")
 	board.press(500 * time.Millisecond)
 	showing(devgpio.Double, "while pairing is open, even with an error")
@@ -282,6 +283,7 @@ func TestGPIODaemon(t *testing.T) {
 	if err := e.Remove(bad.ID, false); err != nil {
 		t.Fatal(err)
 	}
+	g.kick()
 	showing(devgpio.Slow, "once the torrent in error is gone")
 
 	// Very long press, then nothing: the reset is cancelled, nothing changes.
@@ -488,4 +490,54 @@ led_status = %q
 	if board.led.level() != gpio.Low {
 		t.Error("the status LED is lit after the daemon stopped")
 	}
+}
+
+// BenchmarkLEDState is what the LEDs cost the engine: its stats every
+// second, its torrent list every problemEvery; here with 50 seeding
+// torrents of 128 pieces and 50 magnets waiting for metadata.
+func BenchmarkLEDState(b *testing.B) {
+	node := enginetest.StartNode(b, enginetest.NodeOptions{})
+	ac, err := access.New(access.Options{Store: node.Store})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := &gpioDaemon{eng: node.Engine, ac: ac}
+	dir := b.TempDir()
+	for i := range 50 {
+		tt := enginetest.MakeTorrent(b, dir, fmt.Sprintf("t%d", i), 16<<10, []enginetest.File{{Path: "a", Size: 1 << 20}, {Path: "b", Size: 1 << 20}})
+		if _, _, err := node.Engine.Add(context.Background(), engine.AddRequest{Metainfo: tt.Metainfo, Dir: dir}); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := node.Engine.Add(context.Background(), engine.AddRequest{Magnet: magnet()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		n := 0
+		for _, t := range node.Engine.List() {
+			if t.State == engine.StateSeeding {
+				n++
+			}
+		}
+		if n == 50 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of 50 torrents seeding after a minute", n)
+		}
+	}
+	// Every second.
+	b.Run("rates", func(b *testing.B) {
+		for b.Loop() {
+			g.state()
+		}
+	})
+	// Every problemEvery.
+	b.Run("errors", func(b *testing.B) {
+		for b.Loop() {
+			if g.problem() {
+				b.Fatal("a torrent in error")
+			}
+		}
+	})
 }
