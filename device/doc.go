@@ -1,13 +1,14 @@
-// Package device is Hearth's presence on the LAN and, later, on the box
-// itself: mDNS/DNS-SD advertisement so phones and other Hearth devices
-// find the device without anyone typing an address (package device/mdns),
-// and GPIO buttons and LEDs (planned: device/gpio with periph.io, fakes in
-// device/devicetest).
+// Package device is Hearth's presence on the LAN and on the box itself:
+// mDNS/DNS-SD advertisement so phones and other Hearth devices find the
+// device without anyone typing an address (package device/mdns), and the
+// box's push button and LEDs on GPIO pins (package device/gpio, with
+// periph.io; docs/device.md says what the presses and patterns mean).
 //
 // Nothing under device imports the engine or web: the daemon
 // (cmd/hearth/serve.go) connects them, e.g. it starts an mdns.Advertiser
 // with the device id it keeps in its store and calls SetPairing when
-// pairing opens.
+// pairing opens, and turns button presses into engine and pairing calls
+// (cmd/hearth/serve_gpio.go).
 //
 // # mDNS in one paragraph
 //
