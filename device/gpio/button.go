@@ -172,10 +172,10 @@ func (b *Button) run() {
 		at := time.Now()
 		// The level counts once no edge came for Debounce: the bounces
 		// of one press or release are a burst of edges.
-		for b.pin.WaitForEdge(b.t.Debounce) {
-			if b.stop.Load() {
-				return
-			}
+		for b.pin.WaitForEdge(b.t.Debounce) && !b.stop.Load() {
+		}
+		if b.stop.Load() {
+			return // a press cut by Close does nothing
 		}
 		down := b.pressed()
 		if down == s.down {
