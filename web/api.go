@@ -96,9 +96,10 @@ type Options struct {
 	// Transmission, when set, serves /transmission/rpc (package
 	// web/transmission) behind the same checks as the API.
 	Transmission http.Handler
-	// LAN, when set, serves GET /lan/v1/items/{token} (package web/lan):
-	// read-only and without credentials, for other Hearth devices on the
-	// LAN; the client list and Host checks still apply.
+	// LAN, when set, serves GET /lan/v1/items/{token} and POST
+	// /lan/v1/peers (package web/lan): without credentials, for other
+	// Hearth devices on the LAN; the client list and Host checks still
+	// apply.
 	LAN http.Handler
 	// Channels, when set, serves /api/v1/channels and /api/v1/subscriptions
 	// (channels.go) and takes channel links given to POST /api/v1/torrents.
@@ -168,6 +169,7 @@ func NewHandler(opts Options) http.Handler {
 	}
 	if opts.LAN != nil {
 		a.mux.Handle("GET /lan/v1/items/{token}", opts.LAN)
+		a.mux.Handle("POST /lan/v1/peers", opts.LAN)
 	}
 
 	// Cross-origin protection turns away state-changing requests a browser

@@ -23,9 +23,10 @@ import (
 //     a pairing token as the password: that is all a Transmission remote
 //     can send) or "Authorization: Bearer TOKEN" → 401 with a Basic
 //     challenge, or 429 when the address has failed too often. Only the
-//     two pairing steps (POST /api/v1/pair, POST /api/v1/pair/{id}) and
+//     two pairing steps (POST /api/v1/pair, POST /api/v1/pair/{id}),
 //     the channels' LAN item lookup (GET /lan/v1/items/{64 hex digits},
-//     package web/lan) pass without credentials.
+//     package web/lan) and the LAN torrent question (POST /lan/v1/peers)
+//     pass without credentials.
 
 // authRealm is the realm of the Basic challenge; remotes show it.
 const authRealm = `Basic realm="Hearth", charset="UTF-8"`
@@ -81,9 +82,10 @@ func containsAddr(ps []netip.Prefix, ip netip.Addr) bool {
 }
 
 // publicEndpoint reports whether r is one of the two pairing steps, which
-// a client must reach before it has credentials, or a LAN item lookup.
+// a client must reach before it has credentials, a LAN item lookup or a
+// LAN torrent question.
 func publicEndpoint(r *http.Request) bool {
-	if lanItemLookup(r) {
+	if lanItemLookup(r) || lanPeersQuery(r) {
 		return true
 	}
 	if r.Method != http.MethodPost {
@@ -127,6 +129,14 @@ func lanItemLookup(r *http.Request) bool {
 		}
 	}
 	return true
+}
+
+// lanPeersQuery reports whether r is POST /lan/v1/peers with no query
+// string: another Hearth device asks which of its torrents this one has,
+// with tokens only a device that has a torrent can recognise (see
+// web/lan); the answer is that subset and the peer port.
+func lanPeersQuery(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Path == "/lan/v1/peers" && r.URL.RawQuery == ""
 }
 
 // credentials extracts what the Authorization header carries. ok is false

@@ -195,7 +195,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	}
 	// mDNS and the channels' LAN path; goodbye packets on the way out.
 	if err := lp.start(ctx, lanStart{cfg: cfg, st: st, addr: ln.Addr(), version: versionInfo().Version, ac: ac,
-		peerPort: func() int { return eng.Stats().PeerPort }}); err != nil {
+		peerPort: func() int { return eng.Stats().PeerPort }, swarm: eng}); err != nil {
 		return err
 	}
 	defer lp.close()

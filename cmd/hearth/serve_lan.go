@@ -41,11 +41,13 @@ func deviceID(st store.Store) (string, error) {
 }
 
 // lanPresence is the daemon on the LAN: the mDNS advertiser and the
-// channels' LAN source. Its zero value is off; every method is safe then.
+// LAN source (channels, torrents in common). Its zero value is off; every
+// method is safe then.
 type lanPresence struct {
-	log *slog.Logger
-	adv atomic.Pointer[mdns.Advertiser]
-	src *lan.Source
+	log      *slog.Logger
+	adv      atomic.Pointer[mdns.Advertiser]
+	src      *lan.Source
+	channels bool // the source serves the channels too (channels.lan)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -74,13 +76,17 @@ type lanStart struct {
 	version  string
 	ac       *access.Controller
 	peerPort func() int
+	// swarm is the engine, asked and answered about the torrents in
+	// common with the neighbours (web/lan peers.go); nil: not done.
+	swarm lan.Swarm
 }
 
 // start advertises the device over mDNS when device.mdns is on and the API
-// is reachable from the LAN, and starts the channels' LAN source when
-// channels.lan is on too. A config mistake (a missing interface, a name
-// too long) is an error; anything else is logged and the daemon runs on
-// without it.
+// is reachable from the LAN, and starts the LAN source: torrents in common
+// with the neighbours become peers (device.mdns is their only switch), and
+// channels use it when channels.lan is on too. A config mistake (a missing
+// interface, a name too long) is an error; anything else is logged and the
+// daemon runs on without it.
 func (p *lanPresence) start(ctx context.Context, s lanStart) error {
 	cfg := s.cfg
 	if !cfg.Device.MDNS {
@@ -115,22 +121,28 @@ func (p *lanPresence) start(ctx context.Context, s lanStart) error {
 	a.SetPairing(s.ac.PairingWindowOpen())
 	p.log.Info("mdns started", "id", id, "port", ta.Port, "interfaces", cfg.Device.Interfaces)
 
-	if !cfg.Channels.LAN {
+	p.channels = cfg.Channels.LAN
+	if !p.channels {
 		p.log.Info("channels' LAN path off (channels.lan)")
-		return nil
+		if s.swarm == nil {
+			return nil
+		}
 	}
 	names := cfg.Device.Interfaces
 	src, err := lan.New(lan.Options{
-		ID: id, Advertiser: a, PeerPort: s.peerPort, Logger: p.log,
+		ID: id, Advertiser: a, PeerPort: s.peerPort, Logger: p.log, Swarm: s.swarm,
 		Interfaces: func() ([]net.Interface, error) { return mdns.Interfaces(names) },
 		// The channel manager reports its changes (heldChanged): reading
 		// its items (a signature check each) is only a safety net.
 		HeldInterval: heldInterval,
 	})
 	if err != nil {
-		return fmt.Errorf("channels' LAN path: %w", err)
+		return fmt.Errorf("LAN source: %w", err)
 	}
 	p.src = src
+	if s.swarm != nil {
+		p.log.Info("torrents in common with Hearth devices on the LAN get them as peers (device.mdns)")
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -149,7 +161,7 @@ func (p *lanPresence) handler() http.Handler {
 
 // channelLAN is channel.Options.LAN: nil when the LAN path is off.
 func (p *lanPresence) channelLAN() channel.LAN {
-	if p.src == nil {
+	if p.src == nil || !p.channels {
 		return nil
 	}
 	return p.src
@@ -169,7 +181,7 @@ func (p *lanPresence) heldChanged() {
 
 // setHolder hands the channel manager to the LAN source.
 func (p *lanPresence) setHolder(m *channel.Manager) {
-	if p.src != nil {
+	if p.src != nil && p.channels {
 		p.src.SetHolder(m)
 	}
 }

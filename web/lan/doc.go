@@ -1,7 +1,8 @@
 // Package lan is the channels' LAN fast path: Hearth devices on one local
 // network find which of them hold a channel, exchange its signed BEP 44
 // item over HTTP, and connect their BitTorrent engines directly, with no
-// DHT and no internet.
+// DHT and no internet. The same neighbours also become peers of the
+// ordinary torrents they have in common (Torrents in common, below).
 //
 // # Protocol
 //
@@ -60,6 +61,28 @@
 // every neighbour advertising the target and returns the newest item and
 // the neighbours' peer addresses.
 //
+// # Torrents in common
+//
+// With Options.Swarm set, a device asks each neighbour, in one request,
+// which of its public, running, incomplete torrents the neighbour has:
+//
+//	POST /lan/v1/peers  {"tokens": ["<64 hex>", ...]}
+//	200                 {"held": ["<64 hex>", ...], "peerPort": P}
+//
+// A token is HMAC-SHA256(key = the infohash, message = "hearth lan torrent
+// query v1\x00" || the asked device's id), so the question names no
+// infohash and a neighbour without the torrent cannot tell what it is
+// about; at most 256 tokens, padded with random ones to a multiple of 16
+// and sorted. The neighbour answers with the tokens it computes for its
+// own public, running torrents (never a private one, BEP 27), and the
+// asker adds the neighbour's LAN address and P as a peer of each. Asked:
+// when a neighbour appears or moves, when a torrent to ask about shows up
+// in the engine's list (read every 2 s while there are neighbours), and
+// every Options.PeersInterval. The answer is read strictly (known fields,
+// 20 KiB, only tokens asked, each once); a neighbour claiming a padding
+// token is lying and its answer is dropped. The endpoint needs no
+// credentials and has its own rate limits, the same as the items'.
+//
 // # What this reveals
 //
 // To every host on the link: that the device holds some channels and how
@@ -70,5 +93,8 @@
 // exchange is plain text: a host that can read other hosts' unicast
 // traffic (not the case on switched Ethernet or WPA2 Wi-Fi) would see the
 // items, as it could see any BitTorrent traffic. BEP 14 local
-// peer discovery, by contrast, multicasts infohashes to everyone.
+// peer discovery, by contrast, multicasts infohashes to everyone. A
+// torrent question tells a neighbour without the torrent only that the
+// asker has some active torrents (about how many, to 16) and when one is
+// added; a neighbour with the torrent learns that the asker wants it.
 package lan

@@ -29,9 +29,16 @@ const (
 // daemon lets it through without): only a device that knows the channel's
 // target can make the token, and the answer is what anyone who knows the
 // target can get from the public DHT. Requests are rate-limited per
-// client address and in total (429).
+// client address and in total (429). The same handler answers POST
+// PeersPath, the torrents' question (peers.go), with its own limits.
 func (s *Source) Handler() http.Handler {
-	return http.HandlerFunc(s.serveItem)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == PeersPath {
+			s.servePeers(w, r)
+			return
+		}
+		s.serveItem(w, r)
+	})
 }
 
 func (s *Source) serveItem(w http.ResponseWriter, r *http.Request) {

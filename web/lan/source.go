@@ -68,6 +68,15 @@ type Options struct {
 	HeldInterval time.Duration
 	// FetchTimeout bounds one request to a neighbour; 0 means 5 s.
 	FetchTimeout time.Duration
+	// Swarm, when set, is the BitTorrent engine: the device asks its
+	// neighbours which of its active torrents they have and adds them as
+	// peers, and answers their questions (peers.go). Nil: that path is
+	// off and PeersPath answers 404.
+	Swarm Swarm
+	// PeersInterval is how often every neighbour is asked about the
+	// active torrents again; 0 means 3 minutes. A neighbour that appears
+	// and a torrent added are asked about at once.
+	PeersInterval time.Duration
 }
 
 // Limits.
@@ -111,6 +120,8 @@ type Source struct {
 	ifaces     []net.Interface
 	watchFrom  time.Time // when the current watch started; zero: none
 	full       bool      // neighbour table full was logged
+
+	tp *torrentPeers // torrents in common (peers.go); nil without Options.Swarm
 
 	wg sync.WaitGroup
 }
@@ -167,6 +178,9 @@ func New(o Options) (*Source, error) {
 		wanted:     map[[20]byte]time.Time{},
 	}
 	s.onLink = s.addrOnLink
+	if o.Swarm != nil {
+		s.tp = newTorrentPeers(o.PeersInterval)
+	}
 	return s, nil
 }
 
@@ -195,6 +209,13 @@ func (s *Source) Serve(ctx context.Context) error {
 		defer s.wg.Done()
 		s.watchLoop(ctx)
 	}()
+	if s.tp != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.peersLoop(ctx)
+		}()
+	}
 	t := time.NewTicker(s.o.HeldInterval)
 	defer t.Stop()
 	for {
@@ -395,6 +416,9 @@ func (s *Source) event(ctx context.Context, ev mdns.Event) {
 		s.neighbours[key] = n
 	}
 	tags, stamp := parseTags(e.TXT[KeyChannels]), e.TXT[KeyStamp]
+	if ev.Kind == mdns.Added || n.id != e.ID || !slices.Equal(n.addrs, e.Addrs) || n.port != e.Port {
+		s.neighbourSeen(key) // ask it about the torrents in common (peers.go)
+	}
 	changed := ev.Kind == mdns.Added || n.stamp != stamp || n.id != e.ID ||
 		!slices.Equal(n.addrs, e.Addrs) || n.port != e.Port
 	n.id, n.addrs, n.port, n.tags, n.stamp = e.ID, slices.Clone(e.Addrs), e.Port, tags, stamp
@@ -518,16 +542,8 @@ func (s *Source) get(ctx context.Context, a netip.Addr, port int, id string, tar
 	if port <= 0 || port > 65535 {
 		return mutable.Item{}, 0, fmt.Errorf("%w: port %d", errBadAnswer, port)
 	}
-	host := a.WithZone("").String()
-	if a.Is6() {
-		host = "[" + host
-		if z := a.Zone(); z != "" {
-			host += "%25" + url.PathEscape(z)
-		}
-		host += "]"
-	}
 	token := queryToken(target, id)
-	u := "http://" + host + ":" + strconv.Itoa(port) + ItemsPath + hex.EncodeToString(token[:])
+	u := neighbourURL(a, port, ItemsPath+hex.EncodeToString(token[:]))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return mutable.Item{}, 0, err
@@ -546,6 +562,19 @@ func (s *Source) get(ctx context.Context, a netip.Addr, port int, id string, tar
 		return mutable.Item{}, 0, fmt.Errorf("neighbour %s answered %s", a, resp.Status)
 	}
 	return decodeItem(resp.Body, target)
+}
+
+// neighbourURL is http://a:port path, with an IPv6 zone escaped.
+func neighbourURL(a netip.Addr, port int, path string) string {
+	host := a.WithZone("").String()
+	if a.Is6() {
+		host = "[" + host
+		if z := a.Zone(); z != "" {
+			host += "%25" + url.PathEscape(z)
+		}
+		host += "]"
+	}
+	return "http://" + host + ":" + strconv.Itoa(port) + path
 }
 
 // addrOnLink reports whether a is an address on one of the watched

@@ -68,8 +68,17 @@ func tag(target [20]byte, id string) [tagSize]byte {
 // hold it learns nothing (a target in the request would tell it the
 // channel). It is not the advertised tag, which everyone sees.
 func queryToken(target [20]byte, id string) [32]byte {
-	h := hmac.New(sha256.New, target[:])
-	h.Write([]byte(queryDomain))
+	return askToken(target, queryDomain, id)
+}
+
+// askToken is HMAC-SHA256 keyed with what is asked about (a channel's
+// target, a torrent's infohash) over domain and the asked device's id:
+// a question only a device that knows the key can make, good for one
+// device only. The domains keep a channel query and a torrent query for
+// the same 20 bytes apart.
+func askToken(key [20]byte, domain, id string) [32]byte {
+	h := hmac.New(sha256.New, key[:])
+	h.Write([]byte(domain))
 	h.Write([]byte(id))
 	return [32]byte(h.Sum(nil))
 }
