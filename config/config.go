@@ -167,7 +167,7 @@ type Device struct {
 	// Model is the kind of device, advertised over mDNS.
 	Model string `key:"model" help:"device model advertised on the LAN"`
 	// MDNS advertises the device (and finds other Hearth devices) over mDNS.
-	MDNS bool `key:"mdns" help:"advertise the device on the LAN with mDNS/DNS-SD"`
+	MDNS bool `key:"mdns" help:"advertise the device on the LAN with mDNS/DNS-SD and find other Hearth devices (channels and torrents in common sync directly)"`
 	// Interfaces limits mDNS to these network interfaces; empty means every
 	// up, multicast interface with a private or link-local address. Routers
 	// must name their LAN bridge (e.g. br-lan) so the WAN port never advertises.
