@@ -9,13 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/anacrolix/dht/v2"
-	"github.com/anacrolix/dht/v2/krpc"
-	peer_store "github.com/anacrolix/dht/v2/peer-store"
 	alog "github.com/anacrolix/log"
 	"golang.org/x/time/rate"
 
@@ -260,9 +257,9 @@ func sameDir(t *testing.T, base, sub, got string) {
 	})
 }
 
-// startPeerDHT starts n DHT nodes on loopback that know each other and
-// keep the peers announced to them (anacrolix's nodes keep none unless
-// given a peer store), so two daemons find each other's torrents.
+// startPeerDHT starts n DHT nodes on loopback that know each other and,
+// like every Hearth node (mutable's Configure), keep the peers announced
+// to them, so two daemons find each other's torrents.
 func startPeerDHT(t *testing.T, n int) []string {
 	t.Helper()
 	var servers []*dht.Server
@@ -277,7 +274,6 @@ func startPeerDHT(t *testing.T, n int) []string {
 		c.NoSecurity = true
 		c.StartingNodes = func() ([]dht.Addr, error) { return addrs, nil }
 		c.Logger = alog.Default.FilterLevel(alog.Error)
-		c.PeerStore = &addrPeerStore{}
 		mutable.NewStore(100, mutable.ItemLifetime).Configure(c, rate.NewLimiter(rate.Inf, 0))
 		s, err := dht.NewServer(c)
 		if err != nil {
@@ -291,33 +287,4 @@ func startPeerDHT(t *testing.T, n int) []string {
 		mutabletest.Join(s, servers)
 	}
 	return mutabletest.Addrs(servers)
-}
-
-// addrPeerStore keeps announced peers by address (anacrolix's InMemory
-// keys them by IP alone: on loopback it would keep one).
-type addrPeerStore struct {
-	mu    sync.Mutex
-	peers map[peer_store.InfoHash]map[string]krpc.NodeAddr
-}
-
-func (s *addrPeerStore) AddPeer(ih peer_store.InfoHash, na krpc.NodeAddr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.peers == nil {
-		s.peers = map[peer_store.InfoHash]map[string]krpc.NodeAddr{}
-	}
-	if s.peers[ih] == nil {
-		s.peers[ih] = map[string]krpc.NodeAddr{}
-	}
-	s.peers[ih][na.String()] = na
-}
-
-func (s *addrPeerStore) GetPeers(ih peer_store.InfoHash) []krpc.NodeAddr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []krpc.NodeAddr
-	for _, na := range s.peers[ih] {
-		out = append(out, na)
-	}
-	return out
 }

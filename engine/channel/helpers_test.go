@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2"
-	"github.com/anacrolix/dht/v2/krpc"
-	peer_store "github.com/anacrolix/dht/v2/peer-store"
 	"golang.org/x/time/rate"
 
 	"github.com/hearth-media/hearth/config"
@@ -57,9 +55,10 @@ type nodeOptions struct {
 }
 
 // testDHT is a private DHT on loopback: a few plain nodes
-// (mutabletest) and the DHT node of every test engine, all in each
-// other's routing tables, so get_peers and announces reach the engines,
-// which keep announced peers (the plain nodes keep none).
+// (mutabletest; none makes a DHT of engines alone) and the DHT node of
+// every test engine, all in each other's routing tables. Every node keeps
+// the peers announced to it (mutable.ConfigureServer's PeerStore), as
+// Hearth's do outside tests.
 type testDHT struct {
 	mu      sync.Mutex
 	servers []*dht.Server
@@ -105,7 +104,6 @@ func startNode(t testing.TB, name string, no nodeOptions) *node {
 			// one process (see FIELD-NOTES on dht.DefaultSendLimiter).
 			mutable.ConfigureServer(200, rate.NewLimiter(rate.Inf, 0))(sc)
 			sc.NoSecurity = true
-			sc.PeerStore = &peerStore{}
 		}
 	}
 	st, err := store.Open(store.Options{Dir: filepath.Join(dir, "state"), Logger: enginetest.Logger(t)})
@@ -168,37 +166,6 @@ func (n *node) stop() {
 		n.t.Errorf("%s: close store: %v", n.name, err)
 	}
 	n.eng = nil
-}
-
-// peerStore keeps the peers announced to a test DHT node. anacrolix's
-// nodes keep none by default (no PeerStore), and its InMemory store keys
-// peers by IP alone, so on loopback only the last announcer would be
-// found.
-type peerStore struct {
-	mu    sync.Mutex
-	peers map[peer_store.InfoHash]map[string]krpc.NodeAddr
-}
-
-func (s *peerStore) AddPeer(ih peer_store.InfoHash, na krpc.NodeAddr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.peers == nil {
-		s.peers = map[peer_store.InfoHash]map[string]krpc.NodeAddr{}
-	}
-	if s.peers[ih] == nil {
-		s.peers[ih] = map[string]krpc.NodeAddr{}
-	}
-	s.peers[ih][na.String()] = na
-}
-
-func (s *peerStore) GetPeers(ih peer_store.InfoHash) []krpc.NodeAddr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []krpc.NodeAddr
-	for _, na := range s.peers[ih] {
-		out = append(out, na)
-	}
-	return out
 }
 
 // writeFiles writes random files (path → size) under dir.

@@ -245,9 +245,14 @@ const (
 //     node in the process, over which replies are silently dropped;
 //   - queries without arguments are dropped: anacrolix v2.23.0
 //     dereferences them in its put and announce_peer handlers, so one
-//     such packet would crash the process.
+//     such packet would crash the process;
+//   - it keeps the peers announced to it, in a PeerStore of
+//     PeerStoreHashes infohashes and PeerStorePeers peers each, and
+//     answers get_peers with them: the torrent client leaves the node
+//     without one, so it would neither answer with peers nor hand out
+//     the token an announce needs.
 //
-// Each server it configures gets its own Store.
+// Each server it configures gets its own Store and PeerStore.
 func ConfigureServer(maxItems int, limiter *rate.Limiter) func(*dht.ServerConfig) {
 	return func(c *dht.ServerConfig) {
 		NewStore(maxItems, ItemLifetime).Configure(c, limiter)
@@ -255,10 +260,14 @@ func ConfigureServer(maxItems int, limiter *rate.Limiter) func(*dht.ServerConfig
 }
 
 // Configure applies ConfigureServer's settings to c with s as the item
-// store (tests keep the Store to look inside).
+// store (tests keep the Store to look inside). A peer store already set
+// in c is kept.
 func (s *Store) Configure(c *dht.ServerConfig, limiter *rate.Limiter) {
 	c.Store = s
 	c.Exp = s.exp
+	if c.PeerStore == nil {
+		c.PeerStore = NewPeerStore(PeerStoreHashes, PeerStorePeers, PeerLifetime)
+	}
 	if limiter == nil {
 		limiter = rate.NewLimiter(DefaultSendRate, DefaultSendBurst)
 	}
