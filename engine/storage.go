@@ -112,6 +112,10 @@ func (s *torrentStorage) OpenTorrent(ctx context.Context, info *metainfo.Info, i
 		t.NewReader = func() storage.TorrentReader {
 			return limitedReader{TorrentReader: newReader(), s: s}
 		}
+		// Streaming readers (Engine.OpenFile) read through here, not
+		// NewReader: the upload limit is for peers, never for local playback
+		// (a patch in third_party/anacrolix-torrent).
+		t.NewLocalReader = newReader
 	}
 	return t, nil
 }

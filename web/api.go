@@ -208,6 +208,7 @@ func (a *api) routes() {
 	m.Handle("GET /api/v1/config", a.h(a.getConfig))
 	a.accessRoutes()
 	a.channelRoutes(a.channels)
+	a.streamRoutes()
 }
 
 // allMethods are tried to tell a 405 from a 404.

@@ -438,7 +438,7 @@ func (r *reader) slogger() *slog.Logger {
 
 func (r *reader) initStorageReader() {
 	if r.storageReader == nil {
-		r.storageReader = r.t.storageReader()
+		r.storageReader = r.t.localStorageReader()
 	}
 }
 

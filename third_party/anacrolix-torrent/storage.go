@@ -18,6 +18,17 @@ func (t *Torrent) storageReader() storageReader {
 	}
 }
 
+// Hearth patch: the storage reader for the torrent's own Readers, not for peers.
+func (t *Torrent) localStorageReader() storageReader {
+	if t.storage.NewLocalReader == nil {
+		return t.storageReader()
+	}
+	return torrentStorageImplReader{
+		implReader: t.storage.NewLocalReader(),
+		t:          t,
+	}
+}
+
 // This wraps per-piece storage as a whole-torrent storageReader.
 type storagePieceReader struct {
 	t       *Torrent

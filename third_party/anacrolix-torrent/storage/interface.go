@@ -39,6 +39,10 @@ type TorrentImpl struct {
 
 	NewReader      func() TorrentReader
 	NewPieceReader func(p Piece) PieceReader
+	// Hearth patch: NewLocalReader, when set, is used instead of NewReader by the torrent's own
+	// Readers (local consumers such as streaming), so a storage can tell them apart from reads
+	// that serve peers (and throttle only the latter).
+	NewLocalReader func() TorrentReader
 }
 
 // Interacts with torrent piece data. Optional interfaces to implement include://
