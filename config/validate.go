@@ -266,10 +266,7 @@ func FormatDays(mask int) string {
 }
 
 func hostName(_ *Config, v reflect.Value) string {
-	h := v.String()
-	if strings.HasPrefix(h, "*.") {
-		h = h[2:]
-	}
+	h := strings.TrimPrefix(v.String(), "*.")
 	if !validHostname(h) {
 		return fmt.Sprintf("%q is not a host name", v.String())
 	}
