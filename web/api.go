@@ -104,6 +104,11 @@ type Options struct {
 	// Channels, when set, serves /api/v1/channels and /api/v1/subscriptions
 	// (channels.go) and takes channel links given to POST /api/v1/torrents.
 	Channels Channels
+	// Shares, when set, serves /api/v1/shares (shares.go, docs/share.md).
+	Shares Shares
+	// SharePages, when set, serves the share pages under /s/ (package
+	// web/sharepage): without credentials, the link's token is the key.
+	SharePages http.Handler
 }
 
 // Size limits of request bodies.
@@ -128,6 +133,8 @@ type api struct {
 	trustLoopback bool
 	clients       []netip.Prefix
 	channels      Channels
+	shares        Shares
+	sharePages    bool
 }
 
 // NewHandler returns the API handler. It answers /api/v1/… and 404s
@@ -150,6 +157,8 @@ func NewHandler(opts Options) http.Handler {
 		trustLoopback: opts.TrustLoopback,
 		clients:       opts.Clients,
 		channels:      opts.Channels,
+		shares:        opts.Shares,
+		sharePages:    opts.SharePages != nil,
 	}
 	for _, h := range opts.AllowedHosts {
 		h = strings.ToLower(h)
@@ -166,6 +175,9 @@ func NewHandler(opts Options) http.Handler {
 	if opts.Transmission != nil {
 		a.mux.Handle("/transmission/rpc", opts.Transmission)
 		a.mux.Handle("/transmission/rpc/{$}", opts.Transmission) // transmission-remote's path
+	}
+	if opts.SharePages != nil {
+		a.mux.Handle("GET /s/", opts.SharePages)
 	}
 	if opts.LAN != nil {
 		a.mux.Handle("GET /lan/v1/items/{token}", opts.LAN)
@@ -208,6 +220,7 @@ func (a *api) routes() {
 	m.Handle("GET /api/v1/config", a.h(a.getConfig))
 	a.accessRoutes()
 	a.channelRoutes(a.channels)
+	a.shareRoutes()
 	a.streamRoutes()
 }
 

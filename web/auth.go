@@ -25,7 +25,8 @@ import (
 //     challenge, or 429 when the address has failed too often. Only the
 //     two pairing steps (POST /api/v1/pair, POST /api/v1/pair/{id}),
 //     the channels' LAN item lookup (GET /lan/v1/items/{64 hex digits},
-//     package web/lan) and the LAN torrent question (POST /lan/v1/peers)
+//     package web/lan), the LAN torrent question (POST /lan/v1/peers)
+//     and share pages (GET /s/…, package web/sharepage, when served)
 //     pass without credentials.
 
 // authRealm is the realm of the Basic challenge; remotes show it.
@@ -183,7 +184,7 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 			pass(access.Identity{Kind: access.KindTrusted})
 			return
 		}
-		if publicEndpoint(r) {
+		if publicEndpoint(r) || (a.sharePages && sharePage(r)) {
 			next.ServeHTTP(w, r)
 			return
 		}

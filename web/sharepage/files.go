@@ -69,7 +69,13 @@ func (h *handler) resolve(s eshare.Share) (content, error) {
 			if len(s.Files) > 0 && !slices.Contains(s.Files, f.Path) {
 				continue
 			}
-			c.Files = append(c.Files, newFile(f.Path, f.Size, f.Done >= f.Size))
+			// File.Path is below the torrent's folder (its name); a
+			// single-file torrent's one file has an empty path.
+			rel := t.Name
+			if f.Path != "" {
+				rel = path.Join(t.Name, f.Path)
+			}
+			c.Files = append(c.Files, newFile(rel, f.Size, f.Done >= f.Size))
 		}
 	}
 	if s.Label != "" {
