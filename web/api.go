@@ -104,6 +104,8 @@ type Options struct {
 	// Channels, when set, serves /api/v1/channels and /api/v1/subscriptions
 	// (channels.go) and takes channel links given to POST /api/v1/torrents.
 	Channels Channels
+	// Library, when set, serves GET /api/v1/library (media.go, docs/media.md).
+	Library Library
 	// Shares, when set, serves /api/v1/shares (shares.go, docs/share.md).
 	Shares Shares
 	// SharePages, when set, serves the share pages under /s/ (package
@@ -133,6 +135,7 @@ type api struct {
 	trustLoopback bool
 	clients       []netip.Prefix
 	channels      Channels
+	library       Library
 	shares        Shares
 	sharePages    bool
 }
@@ -157,6 +160,7 @@ func NewHandler(opts Options) http.Handler {
 		trustLoopback: opts.TrustLoopback,
 		clients:       opts.Clients,
 		channels:      opts.Channels,
+		library:       opts.Library,
 		shares:        opts.Shares,
 		sharePages:    opts.SharePages != nil,
 	}
@@ -221,7 +225,7 @@ func (a *api) routes() {
 	a.accessRoutes()
 	a.channelRoutes(a.channels)
 	a.shareRoutes()
-	a.streamRoutes()
+	a.mediaRoutes()
 }
 
 // allMethods are tried to tell a 405 from a 404.

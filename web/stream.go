@@ -24,11 +24,6 @@ type Streamer interface {
 
 var _ Streamer = (*engine.Engine)(nil)
 
-func (a *api) streamRoutes() {
-	a.mux.Handle("GET /stream/{ref}/{index}", a.h(a.stream))
-	a.mux.Handle("HEAD /stream/{ref}/{index}", a.h(a.stream))
-}
-
 // mediaTypes are the types players care about; mime.TypeByExtension
 // depends on the system's tables (absent on many devices) and misses
 // several of these.
@@ -163,6 +158,12 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer f.Close()
+	// A film plays for longer than the server's read and write timeouts
+	// (cmd/hearth/serve.go): lift them for this response. An expired read
+	// deadline would also cancel the request's context mid-film.
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", contentType(f.Name()))
 	h.Set("Content-Disposition", contentDisposition(f.Name()))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/library"
 	"github.com/hearth-media/hearth/engine/store"
 	"github.com/hearth-media/hearth/web"
 	"github.com/hearth-media/hearth/web/access"
@@ -213,12 +214,23 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	}
 	hostname, _ := os.Hostname()
 
+	// The media library (engine/library): indexed in the background.
+	lib, err := library.New(library.Options{Store: st, Source: eng, Logger: log})
+	if err != nil {
+		return err
+	}
+	libCtx, stopLib := context.WithCancel(ctx)
+	libDone := make(chan struct{})
+	go func() { defer close(libDone); _ = lib.Serve(libCtx) }()
+	defer func() { stopLib(); <-libDone }()
+
 	vi := versionInfo()
 	rpc := transmission.NewHandler(transmission.Options{Engine: eng, Logger: log, Config: cfg, Version: vi.Version, Shutdown: closeSession, Channels: chm})
 	h := web.NewHandler(web.Options{
 		Transmission:  rpc,
 		Engine:        eng,
 		Channels:      chm,
+		Library:       lib,
 		Logger:        log,
 		Version:       vi,
 		Config:        liveConfig(cfg, sources, eng),
