@@ -14,6 +14,7 @@ import (
 
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/share"
+	"github.com/hearth-media/hearth/web/qr"
 )
 
 // Shares is what the API needs of the share manager; *share.Manager
@@ -51,6 +52,7 @@ func (a *api) shareRoutes() {
 	m.Handle("POST /api/v1/shares", a.h(a.createShare))
 	m.Handle("GET /api/v1/shares/{id}", a.h(a.getShare))
 	m.Handle("DELETE /api/v1/shares/{id}", a.h(a.revokeShare))
+	m.Handle("GET /api/v1/shares/{id}/qr.png", a.h(a.shareQR))
 }
 
 // sharePage reports whether r is a GET or HEAD of a share page (/s/…,
@@ -218,4 +220,39 @@ func lanAddrs() []netip.Addr {
 		}
 	}
 	return out
+}
+
+// shareQR serves a PNG QR code of the share's first link, or of link n
+// (?link=n, 0-based), ?size= pixels (default 256, 64-1024).
+func (a *api) shareQR(w http.ResponseWriter, r *http.Request) error {
+	if err := a.sharesReady(); err != nil {
+		return err
+	}
+	s, err := a.shares.Get(r.PathValue("id"))
+	if err != nil {
+		return shareError(err)
+	}
+	links := shareLinks(r, s.Token)
+	n, size := 0, 256
+	if v := r.URL.Query().Get("link"); v != "" {
+		if n, err = strconv.Atoi(v); err != nil || n < 0 || n >= len(links) {
+			return errorf(http.StatusBadRequest, "link %q: the share has %d links", v, len(links))
+		}
+	}
+	if v := r.URL.Query().Get("size"); v != "" {
+		if size, err = strconv.Atoi(v); err != nil || size < 64 || size > 1024 {
+			return errorf(http.StatusBadRequest, "size %q: want 64 to 1024 pixels", v)
+		}
+	}
+	if len(links) == 0 {
+		return errorf(http.StatusConflict, "the device has no LAN address to make a link with")
+	}
+	b, err := qr.PNG(links[n].URL, size)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+	return nil
 }

@@ -115,6 +115,18 @@ func TestSharesAPI(t *testing.T) {
 		t.Errorf("file 1 = %d, %d bytes; want %d bytes of file2.bin", code, len(got), len(want))
 	}
 
+	resp, err := http.Get(d.URL + "/api/v1/shares/" + info.ID + "/qr.png?size=128")
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" || !bytes.HasPrefix(qb, []byte("\x89PNG")) {
+		t.Errorf("qr.png = %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var qerr map[string]any
+	d.json("GET", "/api/v1/shares/"+info.ID+"/qr.png?size=5", nil, 400, &qerr)
+
 	d.json("DELETE", "/api/v1/shares/"+info.ID, nil, 200, &info)
 	if info.Status != "revoked" {
 		t.Errorf("after DELETE status = %q", info.Status)

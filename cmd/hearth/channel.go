@@ -365,7 +365,7 @@ func shellQuote(s string) string {
 func cmdSubscribe() *command {
 	return &command{
 		name:  "subscribe",
-		args:  "[flags] LINK",
+		args:  "[flags] LINK | --invite FILE",
 		short: "follow a channel: get its files and every new version",
 		long: `
 Subscribe to a channel from its link (magnet:?xs=urn:btpk:…, from "hearth
@@ -387,7 +387,15 @@ hearth subscribe "$LINK" --keep-removed=false`,
 			keep := fs.Bool("keep-removed", true, "keep files the publisher removes")
 			wait := fs.Bool("wait", false, "wait until the first version is downloaded")
 			asJSON := fs.Bool("json", false, "print the subscription as JSON")
+			invite := fs.String("invite", "", "subscribe from an invite `FILE` (.hearth, from a share page) instead of a link")
 			return func(ctx context.Context, args []string) error {
+				if *invite != "" && len(args) == 0 {
+					link, err := readInvite(*invite)
+					if err != nil {
+						return err
+					}
+					args = []string{link}
+				}
 				if len(args) != 1 {
 					return usageErrorf("subscribe takes one channel link, got %d arguments", len(args))
 				}

@@ -43,7 +43,7 @@ func commands() []*command {
 	return []*command{
 		cmdServe(), cmdAdd(), cmdLs(), cmdInfo(), cmdPause(), cmdResume(),
 		cmdRm(), cmdVerify(), cmdSet(), cmdConfig(), cmdPasswd(), cmdPair(), cmdDevices(),
-		cmdDiscover(), cmdChannel(), cmdSubscribe(), cmdUnsubscribe(), cmdSubscriptions(),
+		cmdDiscover(), cmdChannel(), cmdSubscribe(), cmdUnsubscribe(), cmdSubscriptions(), cmdShare(),
 		cmdVersion(), cmdHelp(),
 	}
 }

@@ -67,7 +67,7 @@ func TestOverview(t *testing.T) {
 // TestHelpEveryCommand checks that every command teaches: usage line,
 // description, every flag, and examples, from --help, -h and "help CMD".
 func TestHelpEveryCommand(t *testing.T) {
-	want := []string{"serve", "add", "ls", "info", "pause", "resume", "rm", "verify", "set", "config", "passwd", "pair", "devices", "discover", "channel", "subscribe", "unsubscribe", "subscriptions", "version", "help"}
+	want := []string{"serve", "add", "ls", "info", "pause", "resume", "rm", "verify", "set", "config", "passwd", "pair", "devices", "discover", "channel", "subscribe", "unsubscribe", "subscriptions", "share", "version", "help"}
 	var names []string
 	for _, c := range commands() {
 		names = append(names, c.name)

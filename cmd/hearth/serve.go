@@ -213,6 +213,10 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		return fmt.Errorf("config: %w", err)
 	}
 	hostname, _ := os.Hostname()
+	shares, sharePages, err := startShares(cfg, st, eng, chm, log)
+	if err != nil {
+		return err
+	}
 
 	// The media library (engine/library): indexed in the background.
 	lib, err := library.New(library.Options{Store: st, Source: eng, Logger: log})
@@ -239,6 +243,8 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		Clients:       clients,
 		AllowedHosts:  append(web.DeviceHostNames(hostname), cfg.Access.AllowedHosts...),
 		LAN:           lp.handler(),
+		Shares:        shares,
+		SharePages:    sharePages,
 	})
 	srv := &http.Server{
 		Handler:           h,

@@ -10,6 +10,7 @@
 //	/s/<token>/t/<index>     a JPEG thumbnail of a photo
 //	/s/<token>/all.zip       every ready file, zipped on the fly
 //	/s/<token>/invite.hearth a channel invite for a Hearth install
+//	/s/<token>/invite.png    the channel link as a QR code
 //
 // An unknown token answers 404; a revoked, expired or used-up share 410;
 // both with a small HTML page. Unknown tokens count against the caller's
@@ -37,6 +38,7 @@ import (
 	"github.com/hearth-media/hearth/engine/channel"
 	eshare "github.com/hearth-media/hearth/engine/share"
 	"github.com/hearth-media/hearth/engine/thumb"
+	"github.com/hearth-media/hearth/web/qr"
 )
 
 // Shares is what the pages need of the share manager; *share.Manager
@@ -171,6 +173,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.zip(w, r, s, c)
 	case sub == "invite.hearth" && c.IsChannel:
 		h.invite(w, r, s, c)
+	case sub == "invite.png" && c.IsChannel:
+		h.inviteQR(w, r, c)
 	case strings.HasPrefix(sub, "f/"):
 		if i, ok := index(sub[2:]); ok {
 			h.file(w, r, s, c, i)
@@ -242,7 +246,15 @@ func (h *handler) file(w http.ResponseWriter, r *http.Request, s eshare.Share, c
 	} else {
 		hd.Set("Content-Disposition", ContentDisposition("inline", meta.Name))
 	}
+	noWriteDeadline(w)
 	http.ServeContent(w, r, "", st.ModTime(), f)
+}
+
+// noWriteDeadline lifts the server's write timeout for a long response
+// (a film, a zip of many GiB); a client that stops reading is still cut
+// off by TCP keepalive and the server's idle handling.
+func noWriteDeadline(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 }
 
 // ContentDisposition makes a Content-Disposition value with an ASCII
@@ -310,6 +322,7 @@ func (h *handler) zip(w http.ResponseWriter, r *http.Request, s eshare.Share, c 
 	}
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", ContentDisposition("attachment", zipName(c.Title)))
+	noWriteDeadline(w)
 	zw := zip.NewWriter(w)
 	buf := make([]byte, 256<<10)
 	for i, meta := range c.Files {
@@ -366,6 +379,21 @@ func (h *handler) invite(w http.ResponseWriter, r *http.Request, s eshare.Share,
 	w.Header().Set("Content-Disposition", ContentDisposition("attachment", c.Title+".hearth"))
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	w.Write(append(b, '\n'))
+}
+
+// inviteQR is a QR code of the channel link: a Hearth app that scans it
+// subscribes, as with the invite file.
+func (h *handler) inviteQR(w http.ResponseWriter, r *http.Request, c content) {
+	b, err := qr.PNG(c.Link, 240)
+	if err != nil {
+		h.notFound(w)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	if r.Method == http.MethodGet {
+		w.Write(b)
+	}
 }
 
 func newNonce() string {

@@ -61,6 +61,7 @@ figure{margin:0 0 1rem}
 figcaption,li{word-break:break-word}
 ul{padding-left:1.2rem}
 code{word-break:break-all;background:#fff;padding:.2rem .3rem;display:block;font-size:.8rem}
+.qr{width:12rem;height:12rem;image-rendering:pixelated}
 footer{margin:2rem 0 1rem;color:#888;font-size:.8rem}
 `
 
@@ -87,6 +88,7 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!doctype 
 {{if .IsChannel}}<h2>Get new photos as they are added</h2>
 <p>With <strong>Hearth</strong> installed, this invite subscribes to the channel straight away: open it with Hearth, or run <code>hearth subscribe --invite FILE</code></p>
 <p><a class="btn alt" href="{{.Base}}/invite.hearth" download>Get Hearth invite</a></p>
+<p><img class="qr" src="{{.Base}}/invite.png" alt="QR code of the channel link" width="240" height="240"></p>
 <p class="meta">Channel link, for a BitTorrent client that supports BEP 46:</p><code>{{.Link}}</code>
 {{else if .Link}}<h2>With a BitTorrent client</h2><code>{{.Link}}</code>{{end}}
 <footer>Shared from a Hearth device. This link works on the home network it was made on.</footer>

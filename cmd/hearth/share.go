@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hearth-media/hearth/engine/share"
+	"github.com/hearth-media/hearth/web"
+	"github.com/hearth-media/hearth/web/qr"
+)
+
+func cmdShare() *command {
+	return &command{
+		name:  "share",
+		args:  "create|ls|qr|revoke [flags] …",
+		short: "share a channel or torrent with anyone through a web link",
+		long: `
+Share photos, videos and other files with people who have no client: the
+link opens a page served by the device where they can look at the photos,
+play the videos, download single files or everything as a zip, and get an
+invite that subscribes a Hearth install to the channel.
+
+  create (--channel NAME | --torrent ID [--file PATH]...)
+                          make a share and print its link (--expires 7d,
+                          --max-downloads N, --label L, --note TEXT)
+  ls                      list shares with their status and links
+  revoke ID               turn a share's link off (it then answers "ended")
+  qr ID                   print the link as a QR code for a phone to scan
+                          (--png FILE writes a PNG instead; --link N picks
+                          another of the links "share ls --json" shows)
+
+The link uses the device's LAN address and its .local name: it works inside
+the home network only (a port mapping for outside links is later work).
+--file takes a path as "hearth info ID" shows it below the torrent's folder.
+A download is a file fetched with its download link or one "download all"
+zip; --max-downloads counts those. See docs/share.md.`,
+		example: `
+hearth share create --channel "Family photos" --expires 7d --note "Summer 2026!"
+hearth share create --torrent 3 --file DCIM/IMG_0042.jpg --file DCIM/clip.mp4
+hearth share ls
+hearth share qr 5f2c9a0e1b3d4c6f
+hearth share revoke 5f2c9a0e1b3d4c6f`,
+		setup: func(fs *flag.FlagSet, c *cli) func(context.Context, []string) error {
+			api := apiFlag(fs)
+			asJSON := fs.Bool("json", false, "print the API's JSON")
+			ch := fs.String("channel", "", "create: share the channel `NAME`")
+			tor := fs.Int64("torrent", 0, "create: share the torrent `ID`")
+			var files stringList
+			fs.Var(&files, "file", "create: share only this `PATH` of the torrent (repeatable)")
+			expires := fs.String("expires", "", "create: the link ends after `DURATION` (7d, 12h)")
+			maxDL := fs.Int("max-downloads", 0, "create: the link ends after `N` downloads")
+			label := fs.String("label", "", "create: the page's title (default: the channel's or torrent's name)")
+			note := fs.String("note", "", "create: a note shown on the page")
+			pngOut := fs.String("png", "", "qr: write a PNG to `FILE` instead of printing")
+			linkN := fs.Int("link", 0, "qr: use link `N` of the share (0 = the first)")
+			return func(ctx context.Context, args []string) error {
+				if len(args) == 0 {
+					return usageErrorf("share needs a subcommand: create, ls, qr or revoke")
+				}
+				sub, args := args[0], args[1:]
+				set := flagsSet(fs)
+				for _, f := range []string{"channel", "torrent", "file", "expires", "max-downloads", "label", "note"} {
+					if set[f] && sub != "create" {
+						return usageErrorf("--%s goes with \"share create\" only", f)
+					}
+				}
+				if (set["png"] || set["link"]) && sub != "qr" {
+					return usageErrorf("--png and --link go with \"share qr\" only")
+				}
+				cl, err := newClient(*api)
+				if err != nil {
+					return err
+				}
+				switch sub {
+				case "create":
+					if len(args) != 0 {
+						return usageErrorf("share create takes flags only, got %q", args[0])
+					}
+					if (*ch == "") == (*tor == 0) {
+						return usageErrorf("share create needs --channel NAME or --torrent ID")
+					}
+					if len(files) > 0 && *tor == 0 {
+						return usageErrorf("--file goes with --torrent")
+					}
+					req := share.CreateRequest{Channel: *ch, TorrentID: *tor, Files: files, Label: *label, Note: *note, MaxDownloads: *maxDL}
+					if *expires != "" {
+						d, err := share.ParseDuration(*expires)
+						if err != nil || d <= 0 {
+							return usageErrorf("--expires %q: want a duration like 7d or 12h", *expires)
+						}
+						req.ExpiresIn = d
+					}
+					var info web.ShareInfo
+					if err := cl.do(ctx, http.MethodPost, "/shares", req, &info); err != nil {
+						return err
+					}
+					if *asJSON {
+						return writeJSON(c.stdout, info)
+					}
+					printShareCreated(c, info)
+					return nil
+				case "ls":
+					if len(args) != 0 {
+						return usageErrorf("share ls takes no arguments")
+					}
+					var res struct {
+						Shares []web.ShareInfo `json:"shares"`
+					}
+					if err := cl.do(ctx, http.MethodGet, "/shares", nil, &res); err != nil {
+						return err
+					}
+					if *asJSON {
+						return writeJSON(c.stdout, res)
+					}
+					printShares(c, res.Shares)
+					return nil
+				case "revoke":
+					if len(args) != 1 {
+						return usageErrorf("share revoke takes one ID")
+					}
+					var info web.ShareInfo
+					if err := cl.do(ctx, http.MethodDelete, "/shares/"+url.PathEscape(args[0]), nil, &info); err != nil {
+						return err
+					}
+					if *asJSON {
+						return writeJSON(c.stdout, info)
+					}
+					fmt.Fprintf(c.stdout, "revoked share %s: its link now says the share has ended\n", info.ID)
+					return nil
+				case "qr":
+					if len(args) != 1 {
+						return usageErrorf("share qr takes one ID")
+					}
+					var info web.ShareInfo
+					if err := cl.do(ctx, http.MethodGet, "/shares/"+url.PathEscape(args[0]), nil, &info); err != nil {
+						return err
+					}
+					if *linkN < 0 || *linkN >= len(info.Links) {
+						return usageErrorf("--link %d: share %s has %d links", *linkN, info.ID, len(info.Links))
+					}
+					link := info.Links[*linkN].URL
+					if *pngOut != "" {
+						b, err := qr.PNG(link, 512)
+						if err != nil {
+							return err
+						}
+						if err := os.WriteFile(*pngOut, b, 0o644); err != nil {
+							return fmt.Errorf("write QR code: %w", err)
+						}
+						fmt.Fprintf(c.stdout, "wrote %s: QR code of %s\n", *pngOut, link)
+						return nil
+					}
+					art, err := qr.Terminal(link)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(c.stdout, "%s%s\n", art, link)
+					if info.Status != "active" {
+						fmt.Fprintf(c.stdout, "note: this share is %s; the link says it has ended\n", info.Status)
+					}
+					return nil
+				}
+				return usageErrorf("unknown share subcommand %q: create, ls, qr or revoke", sub)
+			}
+		},
+	}
+}
+
+func shareWhat(s web.ShareInfo) string {
+	if s.Channel != "" {
+		return "channel " + oneLine(s.Channel)
+	}
+	w := fmt.Sprintf("torrent %d", s.TorrentID)
+	if len(s.Files) > 0 {
+		w += fmt.Sprintf(" (%d files)", len(s.Files))
+	}
+	return w
+}
+
+func printShareCreated(c *cli, s web.ShareInfo) {
+	fmt.Fprintf(c.stdout, "shared %s as share %s\n", shareWhat(s), s.ID)
+	if len(s.Links) == 0 {
+		fmt.Fprintln(c.stdout, "no LAN address found: the link is /s/"+s.Token+" on this device's address")
+	}
+	for i, l := range s.Links {
+		kind := "LAN address"
+		if l.Kind == "mdns" {
+			kind = ".local name (where mDNS names resolve)"
+		}
+		if i == 0 {
+			fmt.Fprintf(c.stdout, "link: %s\n", l.URL)
+			continue
+		}
+		fmt.Fprintf(c.stdout, "  or: %s  (%s)\n", l.URL, kind)
+	}
+	fmt.Fprintln(c.stdout, "These links work inside the home network only: no port mapping to outside yet.")
+	var limits []string
+	if !s.ExpiresAt.IsZero() {
+		limits = append(limits, "until "+s.ExpiresAt.Local().Format("2006-01-02 15:04"))
+	}
+	if s.MaxDownloads > 0 {
+		limits = append(limits, fmt.Sprintf("for %d downloads", s.MaxDownloads))
+	}
+	if len(limits) > 0 {
+		fmt.Fprintf(c.stdout, "It works %s.\n", strings.Join(limits, " and "))
+	}
+	fmt.Fprintf(c.stdout, "Revoke it with: hearth share revoke %s\n", s.ID)
+}
+
+func printShares(c *cli, list []web.ShareInfo) {
+	if len(list) == 0 {
+		fmt.Fprintln(c.stdout, "no shares (make one with: hearth share create --channel NAME)")
+		return
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tWHAT\tLABEL\tDOWNLOADS\tEXPIRES\tLINK")
+	for _, s := range list {
+		exp := "never"
+		if !s.ExpiresAt.IsZero() {
+			exp = s.ExpiresAt.Local().Format(time.DateTime)
+		}
+		dl := fmt.Sprint(s.Downloads)
+		if s.MaxDownloads > 0 {
+			dl += fmt.Sprintf("/%d", s.MaxDownloads)
+		}
+		link := "-"
+		if len(s.Links) > 0 {
+			link = s.Links[0].URL
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Status, shareWhat(s), oneLine(s.Label), dl, exp, link)
+	}
+	tw.Flush()
+}
+
+// readInvite returns the channel link in an invite file (.hearth) that a
+// share page hands out.
+func readInvite(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read invite: %w", err)
+	}
+	var inv struct {
+		Type    string `json:"type"`
+		Version int    `json:"version"`
+		Channel string `json:"channel"`
+	}
+	if err := json.Unmarshal(b, &inv); err != nil || inv.Type != "hearth-invite" || inv.Channel == "" {
+		return "", usageErrorf("%s is not a Hearth invite", path)
+	}
+	if inv.Version != 1 {
+		return "", usageErrorf("%s is an invite of version %d; this hearth reads version 1", path, inv.Version)
+	}
+	return inv.Channel, nil
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"image"
+	"image/jpeg"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func httpGet(t *testing.T, url string) (int, http.Header, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
+// TestShareEndToEnd: through the real binary, with loopback not trusted
+// (as a phone on the LAN is not): a channel shared with "hearth share
+// create" opens without credentials while the API still wants them; the
+// zip holds the files; the invite names the channel; revoked → 410.
+func TestShareEndToEnd(t *testing.T) {
+	d := startDaemonProc(t, t.TempDir(), "HEARTH_ACCESS_TRUST_LOOPBACK=false")
+	t.Setenv("HEARTH_USER", "")
+	t.Setenv("HEARTH_TOKEN", "")
+	t.Setenv("HEARTH_PASSWORD", "")
+	if code, _, errOut := runHearthIn(t, "s3cret pass\n", "passwd", "--stdin", "--api", d.api); code != exitOK {
+		t.Fatalf("passwd = %d %s", code, errOut)
+	}
+	t.Setenv("HEARTH_USER", "admin")
+	t.Setenv("HEARTH_PASSWORD", "s3cret pass")
+
+	src := t.TempDir()
+	var jb bytes.Buffer
+	jpeg.Encode(&jb, image.NewGray(image.Rect(0, 0, 800, 600)), nil)
+	files := map[string][]byte{
+		"<img src=x onerror=alert(1)>.jpg": jb.Bytes(),
+		"clip.mp4":                         bytes.Repeat([]byte("video"), 20000),
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(src, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.mustCLI("channel", "create", "Summer")
+	d.mustCLI("channel", "add", "Summer", filepath.Join(src, "clip.mp4"), filepath.Join(src, "<img src=x onerror=alert(1)>.jpg"))
+
+	if code, _, errOut := d.cli("share", "create"); code != exitUsage {
+		t.Errorf("share create without --channel/--torrent = %d %q, want usage error", code, errOut)
+	}
+	out := d.mustCLI("share", "create", "--channel", "Summer", "--expires", "7d", "--note", "For <you>")
+	if !strings.Contains(out, "inside the home network only") {
+		t.Errorf("share create output lacks the home-network note:\n%s", out)
+	}
+	m := regexp.MustCompile(`link: http://\S+:(\d+)/s/([A-Za-z0-9_-]{24})\n`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("share create printed no link:\n%s", out)
+	}
+	// The link's host is a LAN address; tests stay on loopback.
+	base := strings.TrimSuffix(d.api, "/") + "/s/" + m[2]
+	if !strings.HasSuffix(d.api, ":"+m[1]) {
+		t.Errorf("link port %s, daemon at %s", m[1], d.api)
+	}
+
+	code, hdr, page := httpGet(t, base)
+	if code != 200 || !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Fatalf("unauthenticated GET of the share page = %d, CSP %q", code, hdr.Get("Content-Security-Policy"))
+	}
+	if bytes.Contains(page, []byte("<img src=x")) || !bytes.Contains(page, []byte("&lt;img src=x onerror=alert(1)&gt;.jpg")) || !bytes.Contains(page, []byte("For &lt;you&gt;")) {
+		t.Errorf("page not escaped:\n%s", page)
+	}
+	if code, _, _ := httpGet(t, d.api+"/api/v1/torrents"); code != http.StatusUnauthorized {
+		t.Errorf("unauthenticated GET /api/v1/torrents = %d, want 401", code)
+	}
+	if code, hdr, b := httpGet(t, base+"/t/0"); code != 200 || hdr.Get("Content-Type") != "image/jpeg" || len(b) == 0 {
+		t.Errorf("thumbnail = %d %q", code, hdr.Get("Content-Type"))
+	}
+	code, _, zb := httpGet(t, base+"/all.zip")
+	zr, err := zip.NewReader(bytes.NewReader(zb), int64(len(zb)))
+	if code != 200 || err != nil || len(zr.File) != 2 {
+		t.Fatalf("zip = %d, %v", code, err)
+	}
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(b, files[f.Name]) {
+			t.Errorf("zip entry %q: %d bytes, %v", f.Name, len(b), err)
+		}
+	}
+	code, _, inv := httpGet(t, base+"/invite.hearth")
+	invFile := filepath.Join(t.TempDir(), "Summer.hearth")
+	os.WriteFile(invFile, inv, 0o644)
+	link, err := readInvite(invFile)
+	if code != 200 || err != nil || !strings.HasPrefix(link, "magnet:?xs=urn:btpk:") {
+		t.Errorf("invite = %d %q %v", code, link, err)
+	}
+
+	ls := d.mustCLI("share", "ls")
+	id := regexp.MustCompile(`(?m)^([0-9a-f]{16})\s+active\s+channel Summer`).FindStringSubmatch(ls)
+	if id == nil {
+		t.Fatalf("share ls:\n%s", ls)
+	}
+	if out := d.mustCLI("share", "qr", id[1]); !strings.Contains(out, "█") || !strings.Contains(out, "/s/"+m[2]) {
+		t.Errorf("share qr printed:\n%s", out)
+	}
+	pngFile := filepath.Join(t.TempDir(), "qr.png")
+	d.mustCLI("share", "qr", id[1], "--png", pngFile)
+	if b, err := os.ReadFile(pngFile); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Errorf("share qr --png wrote %d bytes, %v", len(b), err)
+	}
+	if code, hdr, b := httpGet(t, base+"/invite.png"); code != 200 || hdr.Get("Content-Type") != "image/png" || len(b) == 0 {
+		t.Errorf("invite QR = %d %q", code, hdr.Get("Content-Type"))
+	}
+	d.mustCLI("share", "revoke", id[1])
+	if code, _, b := httpGet(t, base); code != http.StatusGone || !bytes.Contains(b, []byte("ended")) {
+		t.Errorf("revoked share page = %d, want 410", code)
+	}
+	if code, _, _ := httpGet(t, strings.TrimSuffix(base, m[2])+"AAAAAAAAAAAAAAAAAAAAAAAA"); code != 404 {
+		t.Errorf("guessed token = %d, want 404", code)
+	}
+}
