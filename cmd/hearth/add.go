@@ -34,6 +34,7 @@ Add a torrent to the daemon. The argument is one of:
   - a channel link (magnet:?xs=urn:btpk:…): it subscribes to the channel,
     as "hearth subscribe" does (--dir and --peer apply; --paused and
     --files do not)
+  - an invite file (.hearth) from a share page: its channel, as above
 
 With --wait, show the progress until every wanted file is downloaded and
 verified: a live line on a terminal, a line every few seconds otherwise.
@@ -60,6 +61,12 @@ hearth add big.torrent --files 0,2,5 --peer 192.168.1.20:51413`,
 				cl, err := newClient(*api)
 				if err != nil {
 					return err
+				}
+				if strings.HasSuffix(strings.ToLower(args[0]), ".hearth") {
+					// An invite from a share page: its channel link.
+					if args[0], err = readInvite(args[0]); err != nil {
+						return err
+					}
 				}
 				body, err := c.addBody(args[0])
 				if err != nil {

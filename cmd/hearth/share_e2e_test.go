@@ -106,6 +106,18 @@ func TestShareEndToEnd(t *testing.T) {
 		t.Errorf("invite = %d %q %v", code, link, err)
 	}
 
+	// An invite is refused when it is not one; a good one reaches the
+	// daemon (which refuses to subscribe a device to its own channel or
+	// starts the subscription: either way it read the link).
+	bad := filepath.Join(t.TempDir(), "bad.hearth")
+	os.WriteFile(bad, []byte(`{"type":"other"}`), 0o644)
+	if code, _, errOut := d.cli("add", bad); code != exitUsage || !strings.Contains(errOut, "not a Hearth invite") {
+		t.Errorf("hearth add bad.hearth = %d %q", code, errOut)
+	}
+	if code, _, errOut := d.cli("subscribe", "--invite", bad); code != exitUsage {
+		t.Errorf("hearth subscribe --invite bad.hearth = %d %q", code, errOut)
+	}
+
 	ls := d.mustCLI("share", "ls")
 	id := regexp.MustCompile(`(?m)^([0-9a-f]{16})\s+active\s+channel Summer`).FindStringSubmatch(ls)
 	if id == nil {
