@@ -142,3 +142,52 @@ func TestShareEndToEnd(t *testing.T) {
 		t.Errorf("guessed token = %d, want 404", code)
 	}
 }
+
+// TestShareInviteSubscribes: the invite a share page hands out makes a
+// second Hearth follow the channel ("Done when" of the share issue):
+// the publisher shares, a stranger's browser fetches the invite without
+// credentials, the second device runs "hearth subscribe --invite".
+func TestShareInviteSubscribes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs two daemons")
+	}
+	nodes := startPeerDHT(t, 3)
+	env := []string{
+		"HEARTH_TORRENT_DHT=true",
+		"HEARTH_TORRENT_DHT_BOOTSTRAP=" + strings.Join(nodes, ","),
+		"HEARTH_CHANNELS_POLL_INTERVAL=1s",
+		"HEARTH_CHANNELS_LAN=false",
+	}
+	pub := startDaemonProc(t, t.TempDir(), append(env, "HEARTH_ACCESS_TRUST_LOOPBACK=false")...)
+	sub := startDaemonProc(t, t.TempDir(), env...)
+	if code, _, errOut := runHearthIn(t, "s3cret pass\n", "passwd", "--stdin", "--api", pub.api); code != exitOK {
+		t.Fatalf("passwd = %d %s", code, errOut)
+	}
+	photos := t.TempDir()
+	writeRandom(t, filepath.Join(photos, "summer", "IMG_0001.jpg"), 300_000)
+	writeRandom(t, filepath.Join(photos, "summer", "IMG_0002.jpg"), 123_456)
+	t.Setenv("HEARTH_USER", "admin")
+	t.Setenv("HEARTH_PASSWORD", "s3cret pass")
+	pub.mustCLI("channel", "create", "Family photos")
+	pub.mustCLI("channel", "add", "Family photos", filepath.Join(photos, "summer"))
+	pub.mustCLI("channel", "publish", "Family photos")
+	out := pub.mustCLI("share", "create", "--channel", "Family photos")
+	m := regexp.MustCompile(`/s/([A-Za-z0-9_-]{24})\n`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("share create printed no link:\n%s", out)
+	}
+	t.Setenv("HEARTH_USER", "")
+	t.Setenv("HEARTH_PASSWORD", "")
+
+	code, _, inv := httpGet(t, pub.api+"/s/"+m[1]+"/invite.hearth")
+	if code != 200 {
+		t.Fatalf("invite = %d", code)
+	}
+	invFile := filepath.Join(t.TempDir(), "Family photos.hearth")
+	os.WriteFile(invFile, inv, 0o644)
+	if out := sub.mustCLI("subscribe", "--invite", invFile); !strings.Contains(out, "subscribed to Family photos") {
+		t.Errorf("subscribe --invite printed %q", out)
+	}
+	s := waitSubscriptionE2E(t, sub, 1)
+	sameDir(t, photos, "summer", filepath.Join(s.Dir, "summer"))
+}
