@@ -59,7 +59,8 @@ h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 video,audio{width:100%;max-height:70vh;background:#000;border-radius:.3rem}
 figure{margin:0 0 1rem}
 figcaption,li{word-break:break-word}
-ul{padding-left:1.2rem}
+ul,ol{padding-left:1.2rem}
+ol li{margin:.4rem 0}
 code{word-break:break-all;background:#fff;padding:.2rem .3rem;display:block;font-size:.8rem}
 .qr{width:12rem;height:12rem;image-rendering:pixelated}
 footer{margin:2rem 0 1rem;color:#888;font-size:.8rem}
@@ -86,8 +87,10 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!doctype 
 {{if .Arriving}}<h2>Still arriving</h2><p class="meta">These files are not complete on the device yet; reload later.</p>
 <ul>{{range .Arriving}}<li>{{.Path}} · {{size .Size}}</li>{{end}}</ul>{{end}}
 {{if .IsChannel}}<h2>Get new photos as they are added</h2>
-<p>With <strong>Hearth</strong> installed, this invite subscribes to the channel straight away: open it with Hearth, or run <code>hearth subscribe --invite FILE</code></p>
-<p><a class="btn alt" href="{{.Base}}/invite.hearth" download>Get Hearth invite</a></p>
+<p>Get <strong>Hearth</strong> and the new photos and videos of this channel come to you by themselves:</p>
+<ol><li>Install Hearth on your computer, NAS or router.</li>
+<li>Download the invite: <a class="btn alt" href="{{.Base}}/invite.hearth" download>Get Hearth invite</a></li>
+<li>Open it with Hearth, or run <code>hearth add FILE.hearth</code> — or scan the code below with the Hearth app.</li></ol>
 <p><img class="qr" src="{{.Base}}/invite.png" alt="QR code of the channel link" width="240" height="240"></p>
 <p class="meta">Channel link, for a BitTorrent client that supports BEP 46:</p><code>{{.Link}}</code>
 {{else if .Link}}<h2>With a BitTorrent client</h2><code>{{.Link}}</code>{{end}}
