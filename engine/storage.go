@@ -97,6 +97,7 @@ func (s *torrentStorage) OpenTorrent(ctx context.Context, info *metainfo.Info, i
 	if err != nil {
 		return t, err
 	}
+	innerPiece, innerPieceWithHash, innerReader := t.Piece, t.PieceWithHash, t.NewReader
 	if t.Piece != nil {
 		piece := t.Piece
 		t.Piece = func(p metainfo.Piece) storage.PieceImpl { return s.wrapPiece(piece(p)) }
@@ -112,13 +113,50 @@ func (s *torrentStorage) OpenTorrent(ctx context.Context, info *metainfo.Info, i
 		t.NewReader = func() storage.TorrentReader {
 			return limitedReader{TorrentReader: newReader(), s: s}
 		}
-		// Streaming readers (Engine.OpenFile) read through here, not
-		// NewReader: the upload limit is for peers, never for local playback
-		// (a patch in third_party/anacrolix-torrent).
-		t.NewLocalReader = newReader
+	}
+	// Streaming readers (Engine.OpenFile) read through NewLocalReader (a
+	// patch in third_party/anacrolix-torrent), from the unwrapped pieces:
+	// the upload limit is for peers, never for local playback.
+	switch {
+	case innerReader != nil:
+		t.NewLocalReader = innerReader
+	case innerPiece != nil || innerPieceWithHash != nil:
+		t.NewLocalReader = func() storage.TorrentReader {
+			return localReader{info: info, piece: innerPiece, pieceWithHash: innerPieceWithHash}
+		}
 	}
 	return t, nil
 }
+
+// localReader reads the torrent's data from its file storage without the
+// per-torrent rate limits. It reads at most up to the end of the piece at
+// off: the library waits for pending writes to that piece only, and takes
+// short reads.
+type localReader struct {
+	info          *metainfo.Info
+	piece         func(metainfo.Piece) storage.PieceImpl
+	pieceWithHash func(metainfo.Piece, g.Option[[]byte]) storage.PieceImpl
+}
+
+func (r localReader) ReadAt(b []byte, off int64) (int, error) {
+	if off < 0 || r.info.PieceLength <= 0 || off >= r.info.TotalLength() {
+		return 0, io.EOF
+	}
+	p := r.info.Piece(int(off / r.info.PieceLength))
+	var impl storage.PieceImpl
+	if r.pieceWithHash != nil {
+		impl = r.pieceWithHash(p, g.None[[]byte]())
+	} else {
+		impl = r.piece(p)
+	}
+	in := off - p.Offset()
+	if rest := p.Length() - in; int64(len(b)) > rest {
+		b = b[:rest]
+	}
+	return impl.ReadAt(b, in)
+}
+
+func (localReader) Close() error { return nil }
 
 func (s *torrentStorage) Close() error { return s.inner.Close() }
 

@@ -229,3 +229,23 @@ func TestContentDisposition(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamIgnoresUploadLimit: the torrent's upload limit is for peers.
+// At 1 KB/s it would hold a 600 KB read for minutes (the first 256 KiB
+// pass as the limiter's burst); the read must only wait for the download.
+func TestStreamIgnoresUploadLimit(t *testing.T) {
+	d, id, src := streamSetup(t, true)
+	if err := d.Engine.SetOptions(id, engine.OptionsPatch{UploadKBps: ptrTo(1)}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	url := fmt.Sprintf("%s/stream/%d/0", d.URL, id)
+	resp, body, err := streamGet(t, ctx, http.MethodGet, url, "bytes=3000000-3599999")
+	if err != nil {
+		t.Fatalf("600 KB read with a 1 KB/s upload limit: %v", err)
+	}
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, src[3000000:3600000]) {
+		t.Errorf("GET = %d with %d bytes, want 206 with the source's 600000", resp.StatusCode, len(body))
+	}
+}
