@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,12 +16,13 @@ import (
 	"github.com/hearth-media/hearth/engine/share"
 	"github.com/hearth-media/hearth/web"
 	"github.com/hearth-media/hearth/web/qr"
+	"github.com/hearth-media/hearth/web/sharemail"
 )
 
 func cmdShare() *command {
 	return &command{
 		name:  "share",
-		args:  "create|ls|qr|revoke [flags] …",
+		args:  "create|ls|qr|email|revoke [flags] …",
 		short: "share a channel or torrent with anyone through a web link",
 		long: `
 Share photos, videos and other files with people who have no client: the
@@ -33,6 +35,11 @@ invite that subscribes a Hearth install to the channel.
                           --max-downloads N, --label L, --note TEXT)
   ls                      list shares with their status and links
   revoke ID               turn a share's link off (it then answers "ended")
+  email ID --to ADDR...   write the message about the share (text and HTML,
+                          the link, a few thumbnails and the QR code) to an
+                          .eml file (--out, default share-ID.eml) to send
+                          with any mail program, and print a mailto: link
+                          (sending through SMTP is not there yet)
   qr ID                   print the link as a QR code for a phone to scan
                           (--png FILE writes a PNG instead; --link N picks
                           another of the links "share ls --json" shows)
@@ -47,6 +54,7 @@ hearth share create --channel "Family photos" --expires 7d --note "Summer 2026!"
 hearth share create --torrent 3 --file DCIM/IMG_0042.jpg --file DCIM/clip.mp4
 hearth share ls
 hearth share qr 5f2c9a0e1b3d4c6f
+hearth share email 5f2c9a0e1b3d4c6f --to kid@example.org --to gran@example.org
 hearth share revoke 5f2c9a0e1b3d4c6f`,
 		setup: func(fs *flag.FlagSet, c *cli) func(context.Context, []string) error {
 			api := apiFlag(fs)
@@ -60,10 +68,13 @@ hearth share revoke 5f2c9a0e1b3d4c6f`,
 			label := fs.String("label", "", "create: the page's title (default: the channel's or torrent's name)")
 			note := fs.String("note", "", "create: a note shown on the page")
 			pngOut := fs.String("png", "", "qr: write a PNG to `FILE` instead of printing")
-			linkN := fs.Int("link", 0, "qr: use link `N` of the share (0 = the first)")
+			linkN := fs.Int("link", 0, "qr, email: use link `N` of the share (0 = the first)")
+			var to stringList
+			fs.Var(&to, "to", "email: a recipient's `ADDRESS` (repeatable)")
+			emlOut := fs.String("out", "", "email: write the message to `FILE` (default share-ID.eml)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 0 {
-					return usageErrorf("share needs a subcommand: create, ls, qr or revoke")
+					return usageErrorf("share needs a subcommand: create, ls, qr, email or revoke")
 				}
 				sub, args := args[0], args[1:]
 				set := flagsSet(fs)
@@ -72,8 +83,14 @@ hearth share revoke 5f2c9a0e1b3d4c6f`,
 						return usageErrorf("--%s goes with \"share create\" only", f)
 					}
 				}
-				if (set["png"] || set["link"]) && sub != "qr" {
-					return usageErrorf("--png and --link go with \"share qr\" only")
+				if set["png"] && sub != "qr" {
+					return usageErrorf("--png goes with \"share qr\" only")
+				}
+				if set["link"] && sub != "qr" && sub != "email" {
+					return usageErrorf("--link goes with \"share qr\" and \"share email\" only")
+				}
+				if (set["to"] || set["out"]) && sub != "email" {
+					return usageErrorf("--to and --out go with \"share email\" only")
 				}
 				cl, err := newClient(*api)
 				if err != nil {
@@ -167,8 +184,13 @@ hearth share revoke 5f2c9a0e1b3d4c6f`,
 						fmt.Fprintf(c.stdout, "note: this share is %s; the link says it has ended\n", info.Status)
 					}
 					return nil
+				case "email":
+					if len(args) != 1 || len(to) == 0 {
+						return usageErrorf("share email takes one ID and at least one --to ADDRESS")
+					}
+					return shareEmail(ctx, c, cl, args[0], to, *linkN, *emlOut)
 				}
-				return usageErrorf("unknown share subcommand %q: create, ls, qr or revoke", sub)
+				return usageErrorf("unknown share subcommand %q: create, ls, qr, email or revoke", sub)
 			}
 		},
 	}
@@ -259,4 +281,61 @@ func readInvite(path string) (string, error) {
 		return "", usageErrorf("%s is an invite of version %d; this hearth reads version 1", path, inv.Version)
 	}
 	return inv.Channel, nil
+}
+
+// shareEmail writes the message about a share to an .eml file: the
+// thumbnails come from the share's own page on the daemon (the first
+// photos it has), the QR code is made here.
+func shareEmail(ctx context.Context, c *cli, cl *client, id string, to []string, linkN int, out string) error {
+	var info web.ShareInfo
+	if err := cl.do(ctx, http.MethodGet, "/shares/"+url.PathEscape(id), nil, &info); err != nil {
+		return err
+	}
+	if info.Status != "active" {
+		return fmt.Errorf("share %s is %s: its link no longer opens anything", info.ID, info.Status)
+	}
+	if linkN < 0 || linkN >= len(info.Links) {
+		return usageErrorf("--link %d: share %s has %d links", linkN, info.ID, len(info.Links))
+	}
+	link := info.Links[linkN].URL
+	var thumbs [][]byte
+	for i := 0; i < 32 && len(thumbs) < 4; i++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/s/%s/t/%d", cl.base, info.Token, i), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := cl.hc.Do(req)
+		if err != nil {
+			break
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err == nil && resp.StatusCode == http.StatusOK && resp.Header.Get("Content-Type") == "image/jpeg" {
+			thumbs = append(thumbs, b)
+		}
+	}
+	qrPNG, err := qr.PNG(link, 320)
+	if err != nil {
+		return err
+	}
+	title := info.Label
+	if title == "" {
+		title = info.Channel
+	}
+	if title == "" {
+		title = fmt.Sprintf("torrent %d", info.TorrentID)
+	}
+	msg, err := sharemail.Build(sharemail.Message{To: to, Title: title, Note: info.Note, Link: link, QR: qrPNG, Thumbs: thumbs})
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if out == "" {
+		out = "share-" + info.ID + ".eml"
+	}
+	if err := os.WriteFile(out, msg, 0o644); err != nil {
+		return fmt.Errorf("write message: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "wrote %s (%d thumbnails, QR code): open it with a mail program to send it\n", out, len(thumbs))
+	fmt.Fprintf(c.stdout, "or send a plain message: %s\n", sharemail.Mailto(to, title, info.Note, link))
+	return nil
 }

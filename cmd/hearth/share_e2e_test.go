@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"io"
 	"net/http"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -133,6 +134,25 @@ func TestShareEndToEnd(t *testing.T) {
 	}
 	if code, hdr, b := httpGet(t, base+"/invite.png"); code != 200 || hdr.Get("Content-Type") != "image/png" || len(b) == 0 {
 		t.Errorf("invite QR = %d %q", code, hdr.Get("Content-Type"))
+	}
+	// The message about the share: parse it and follow its link.
+	eml := filepath.Join(t.TempDir(), "share.eml")
+	out = d.mustCLI("share", "email", id[1], "--to", "kid@example.org", "--out", eml)
+	if !strings.Contains(out, "mailto:kid@example.org?subject=") || !strings.Contains(out, "1 thumbnails") {
+		t.Errorf("share email printed:\n%s", out)
+	}
+	raw, _ := os.ReadFile(eml)
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("parse %s: %v", eml, err)
+	}
+	body, _ := io.ReadAll(msg.Body)
+	ml := regexp.MustCompile(`http://[^\s"<=]+/s/([A-Za-z0-9_-]{24})`).FindSubmatch(body)
+	if ml == nil || string(ml[1]) != m[2] {
+		t.Fatalf("message has no link to the share:\n%.2000s", body)
+	}
+	if code, _, _ := httpGet(t, d.api+"/s/"+string(ml[1])); code != 200 {
+		t.Errorf("link from the message = %d", code)
 	}
 	d.mustCLI("share", "revoke", id[1])
 	if code, _, b := httpGet(t, base); code != http.StatusGone || !bytes.Contains(b, []byte("ended")) {
