@@ -72,6 +72,13 @@ func defaults(profile string, getenv func(string) string) (*Config, error) {
 	// MB tuned (FIELD-NOTES), so smaller devices scale them down.
 	switch profile {
 	case "router":
+		// Plaintext first, encryption accepted: peers that prefer
+		// encryption (qBittorrent's default) otherwise get RC4 on every
+		// byte. Measured on the 1 GiB bench (bench/RESULTS.md): RC4 was
+		// 45 % of Hearth's CPU; "tolerate" took 61.7 -> 116.7 MB/s and
+		// 7.9 -> 3.6 CPU s. A weak router CPU feels that most. Set
+		// "prefer" where an ISP throttles BitTorrent.
+		c.Torrent.Encryption = "tolerate"
 		c.Device.Model = "Hearth Router"
 		// 64 MB of RAM shared with the routing itself, a slow CPU and slow,
 		// wear-prone flash. Hearth must stay under ~40 MiB whatever happens.
@@ -92,6 +99,7 @@ func defaults(profile string, getenv func(string) string) (*Config, error) {
 		c.Memory.LimitMiB = 40           // soft GC target inside 64 MB, leaving room for the OS and routing
 		c.Channels.DHTItems = 200        // ≤ 1000 bytes each plus keys: well under 1 MiB
 	case "nas":
+		c.Torrent.Encryption = "tolerate" // NAS CPUs are small ARM cores too; see the router case
 		c.Device.Model = "Hearth NAS"
 		// 256 MB or more, disks, on 24/7, serving media to the house: room
 		// for more peers and a bigger read-ahead, still far from a desktop.

@@ -24,13 +24,16 @@ func TestDefaultProfiles(t *testing.T) {
 				{"torrent.peer_port", "51413"},
 				{"torrent.dht", "true"},
 				{"torrent.port_forwarding", "false"},
-				{"torrent.encryption", "prefer"},
 				{"torrent.utp", "false"},
 				{"torrent.ipv6", "true"},
 				{"log.level", "info"},
 				{"log.format", "text"},
 				{"store.backend", "auto"},
 			}
+			// Small CPUs accept encryption but start plaintext (RC4 was
+			// 45 % of the CPU in the transfer bench).
+			enc := map[string]string{"router": "tolerate", "nas": "tolerate", "tv": "prefer", "desktop": "prefer"}[p]
+			common = append(common, struct{ key, want string }{"torrent.encryption", enc})
 			for _, w := range common {
 				if got, _ := c.Get(w.key); got != w.want {
 					t.Errorf("Default(%q): %s = %q, want %q", p, w.key, got, w.want)
