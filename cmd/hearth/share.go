@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/mail"
 	"net/url"
 	"os"
 	"strings"
@@ -35,11 +36,12 @@ invite that subscribes a Hearth install to the channel.
                           --max-downloads N, --label L, --note TEXT)
   ls                      list shares with their status and links
   revoke ID               turn a share's link off (it then answers "ended")
-  email ID --to ADDR...   write the message about the share (text and HTML,
-                          the link, a few thumbnails and the QR code) to an
-                          .eml file (--out, default share-ID.eml) to send
-                          with any mail program, and print a mailto: link
-                          (sending through SMTP is not there yet)
+  email ID --to ADDR...   the message about the share (text and HTML, the
+                          link, a few thumbnails and the QR code): sent
+                          through --smtp HOST:PORT --from ADDR (STARTTLS),
+                          or written to an .eml file (--out, default
+                          share-ID.eml) for any mail program, with a
+                          mailto: link printed
   qr ID                   print the link as a QR code for a phone to scan
                           (--png FILE writes a PNG instead; --link N picks
                           another of the links "share ls --json" shows)
@@ -71,7 +73,9 @@ hearth share revoke 5f2c9a0e1b3d4c6f`,
 			linkN := fs.Int("link", 0, "qr, email: use link `N` of the share (0 = the first)")
 			var to stringList
 			fs.Var(&to, "to", "email: a recipient's `ADDRESS` (repeatable)")
-			emlOut := fs.String("out", "", "email: write the message to `FILE` (default share-ID.eml)")
+			emlOut := fs.String("out", "", "email: write the message to `FILE` (default share-ID.eml without --smtp)")
+			smtpAddr := fs.String("smtp", "", "email: send through the SMTP server at `HOST:PORT` (STARTTLS; $HEARTH_SMTP_USER and $HEARTH_SMTP_PASSWORD log in)")
+			from := fs.String("from", "", "email: the sender's `ADDRESS` (needed with --smtp)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 0 {
 					return usageErrorf("share needs a subcommand: create, ls, qr, email or revoke")
@@ -89,8 +93,8 @@ hearth share revoke 5f2c9a0e1b3d4c6f`,
 				if set["link"] && sub != "qr" && sub != "email" {
 					return usageErrorf("--link goes with \"share qr\" and \"share email\" only")
 				}
-				if (set["to"] || set["out"]) && sub != "email" {
-					return usageErrorf("--to and --out go with \"share email\" only")
+				if (set["to"] || set["out"] || set["smtp"] || set["from"]) && sub != "email" {
+					return usageErrorf("--to, --out, --smtp and --from go with \"share email\" only")
 				}
 				cl, err := newClient(*api)
 				if err != nil {
@@ -188,7 +192,10 @@ hearth share revoke 5f2c9a0e1b3d4c6f`,
 					if len(args) != 1 || len(to) == 0 {
 						return usageErrorf("share email takes one ID and at least one --to ADDRESS")
 					}
-					return shareEmail(ctx, c, cl, args[0], to, *linkN, *emlOut)
+					if *smtpAddr != "" && *from == "" {
+						return usageErrorf("--smtp needs --from ADDRESS")
+					}
+					return shareEmail(ctx, c, cl, args[0], to, *linkN, *emlOut, *smtpAddr, *from)
 				}
 				return usageErrorf("unknown share subcommand %q: create, ls, qr, email or revoke", sub)
 			}
@@ -286,7 +293,7 @@ func readInvite(path string) (string, error) {
 // shareEmail writes the message about a share to an .eml file: the
 // thumbnails come from the share's own page on the daemon (the first
 // photos it has), the QR code is made here.
-func shareEmail(ctx context.Context, c *cli, cl *client, id string, to []string, linkN int, out string) error {
+func shareEmail(ctx context.Context, c *cli, cl *client, id string, to []string, linkN int, out, smtpAddr, from string) error {
 	var info web.ShareInfo
 	if err := cl.do(ctx, http.MethodGet, "/shares/"+url.PathEscape(id), nil, &info); err != nil {
 		return err
@@ -325,9 +332,25 @@ func shareEmail(ctx context.Context, c *cli, cl *client, id string, to []string,
 	if title == "" {
 		title = fmt.Sprintf("torrent %d", info.TorrentID)
 	}
-	msg, err := sharemail.Build(sharemail.Message{To: to, Title: title, Note: info.Note, Link: link, QR: qrPNG, Thumbs: thumbs})
+	msg, err := sharemail.Build(sharemail.Message{From: from, To: to, Title: title, Note: info.Note, Link: link, QR: qrPNG, Thumbs: thumbs})
 	if err != nil {
 		return usageErrorf("%v", err)
+	}
+	if smtpAddr != "" {
+		srv := sharemail.SMTP{Addr: smtpAddr, User: getenv("HEARTH_SMTP_USER"), Password: getenv("HEARTH_SMTP_PASSWORD")}
+		addr, _ := mail.ParseAddress(from)
+		rcpts := make([]string, len(to))
+		for i, t := range to {
+			a, _ := mail.ParseAddress(t) // checked by Build
+			rcpts[i] = a.Address
+		}
+		if err := srv.Send(addr.Address, rcpts, msg); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "sent to %s (%d thumbnails, QR code)\n", strings.Join(rcpts, ", "), len(thumbs))
+		if out == "" {
+			return nil
+		}
 	}
 	if out == "" {
 		out = "share-" + info.ID + ".eml"

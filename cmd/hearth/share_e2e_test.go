@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hearth-media/hearth/web/sharemail/sharemailtest"
 )
 
 func httpGet(t *testing.T, url string) (int, http.Header, []byte) {
@@ -153,6 +155,16 @@ func TestShareEndToEnd(t *testing.T) {
 	}
 	if code, _, _ := httpGet(t, d.api+"/s/"+string(ml[1])); code != 200 {
 		t.Errorf("link from the message = %d", code)
+	}
+	// Through an SMTP server on loopback.
+	srv := sharemailtest.Start(t)
+	if code, _, errOut := d.cli("share", "email", id[1], "--to", "kid@example.org", "--smtp", srv.Addr); code != exitUsage {
+		t.Errorf("share email --smtp without --from = %d %q", code, errOut)
+	}
+	out = d.mustCLI("share", "email", id[1], "--to", "Kid <kid@example.org>", "--smtp", srv.Addr, "--from", "gran@example.org")
+	got := srv.Mail()
+	if !strings.Contains(out, "sent to kid@example.org") || len(got) != 1 || got[0].To[0] != "kid@example.org" || !bytes.Contains(got[0].Data, ml[0]) {
+		t.Errorf("share email --smtp printed %q; server got %d messages", out, len(got))
 	}
 	d.mustCLI("share", "revoke", id[1])
 	if code, _, b := httpGet(t, base); code != http.StatusGone || !bytes.Contains(b, []byte("ended")) {
