@@ -111,6 +111,8 @@ type tor struct {
 	upRate    rateMeter
 	peers     peerMeters // per-connection rates while active (peers.go)
 
+	seq seqWindow // sequential mode's high-priority pieces (sequential.go)
+
 	// Cached per-file verified bytes and complete-piece count while inactive.
 	fileDone   []int64
 	piecesDone int
@@ -467,6 +469,7 @@ func (e *Engine) update(now time.Time, dt float64, measure, save bool) {
 			totUp += tr.sessUp
 			continue
 		}
+		e.sequential(tr)
 		st := tr.t.Stats()
 		down := st.BytesReadData.Int64()
 		up := st.BytesWrittenData.Int64()
@@ -738,6 +741,7 @@ func (e *Engine) activate(tr *tor) {
 	t.SetOnWriteChunkError(func(err error) { e.onWriteError(id, t, err) })
 	if tr.info != nil {
 		e.applyPriorities(tr)
+		e.sequential(tr)
 	} else {
 		e.wg.Add(1)
 		go e.awaitInfo(ctx, id, t)

@@ -246,6 +246,10 @@ func (e *Engine) SetOptions(id int64, p OptionsPatch) error {
 		if p.SeedIdle != nil {
 			o.SeedIdle = *p.SeedIdle
 		}
+		if p.Sequential != nil {
+			o.Sequential = *p.Sequential
+			e.sequential(tr)
+		}
 		tr.lim.set(o.DownloadKBps, o.UploadKBps)
 		// New limits may allow seeding again.
 		if tr.rec.Finished && !e.seedLimitReached(tr, time.Now()) {

@@ -148,6 +148,9 @@ type TorrentOptions struct {
 	UploadKBps   int           `json:"uploadKBps"`
 	SeedRatio    float64       `json:"seedRatio"` // -1 = use global, 0 = never stop
 	SeedIdle     time.Duration `json:"seedIdle"`  // -1 = use global, 0 = never stop
+	// Sequential fetches wanted pieces in order, a window ahead of the
+	// first missing one (sequential.go): play a film while it downloads.
+	Sequential bool `json:"sequential,omitempty"`
 }
 
 // OptionsPatch changes per-torrent settings; nil fields stay as they are.
@@ -156,6 +159,7 @@ type OptionsPatch struct {
 	UploadKBps   *int           `json:"uploadKBps,omitempty"`
 	SeedRatio    *float64       `json:"seedRatio,omitempty"`
 	SeedIdle     *time.Duration `json:"seedIdle,omitempty"`
+	Sequential   *bool          `json:"sequential,omitempty"`
 }
 
 // FilePatch changes one file's wanted flag or priority.
