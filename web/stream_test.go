@@ -249,3 +249,44 @@ func TestStreamIgnoresUploadLimit(t *testing.T) {
 		t.Errorf("GET = %d with %d bytes, want 206 with the source's 600000", resp.StatusCode, len(body))
 	}
 }
+
+// BenchmarkStreamFirstByte: time to the first byte of a 64 KiB range in
+// the middle of a 32 MiB file that a leecher (no rate limit) has just
+// been told about, over loopback. Each iteration starts a new leecher.
+func BenchmarkStreamFirstByte(b *testing.B) {
+	tt := enginetest.MakeTorrent(b, b.TempDir(), "film.mkv", 256<<10, []enginetest.File{{Path: "", Size: 32 << 20}})
+	seeder := enginetest.StartNode(b, enginetest.NodeOptions{})
+	s, _, err := seeder.Engine.Add(context.Background(), engine.AddRequest{Metainfo: tt.Metainfo, Dir: tt.Dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	enginetest.WaitFor(b, seeder.Engine, fmt.Sprint(s.ID), time.Minute, "seeder verified", enginetest.Complete)
+	var total time.Duration
+	for range b.N {
+		b.StopTimer()
+		d := startDaemon(b)
+		got, _, err := d.Engine.Add(context.Background(), engine.AddRequest{Metainfo: tt.Metainfo})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := d.Engine.AddPeers(got.ID, []string{seeder.PeerAddr()}); err != nil {
+			b.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/stream/%d/0", d.URL, got.ID), nil)
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", 20<<20, 20<<20+65535))
+		b.StartTimer()
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var one [1]byte
+		if _, err := io.ReadFull(resp.Body, one[:]); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		resp.Body.Close()
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ttfb-ms")
+}
