@@ -20,6 +20,9 @@ type file struct {
 	Ready bool   // complete: a torrent's file still arriving is not served
 	Kind  string // "image", "video", "audio" or "other"
 	Type  string // Content-Type
+	// Thumbable: a format engine/thumb decodes (not WebP or AVIF, which
+	// show their name in the grid).
+	Thumbable bool
 }
 
 // content is what a share resolves to at the moment of a request.
@@ -89,7 +92,8 @@ func (h *handler) resolve(s eshare.Share) (content, error) {
 
 func newFile(p string, size int64, ready bool) file {
 	typ, kind := mediaType(p)
-	return file{Path: p, Name: path.Base(p), Size: size, Ready: ready, Kind: kind, Type: typ}
+	thumbable := typ == "image/jpeg" || typ == "image/png" || typ == "image/gif"
+	return file{Path: p, Name: path.Base(p), Size: size, Ready: ready, Kind: kind, Type: typ, Thumbable: thumbable}
 }
 
 // mediaTypes are the types a browser may show inline. SVG is not among

@@ -281,7 +281,7 @@ func ContentDisposition(kind, name string) string {
 }
 
 func (h *handler) thumb(w http.ResponseWriter, r *http.Request, c content, i int) {
-	if h.o.Thumbs == nil || i < 0 || i >= len(c.Files) || c.Files[i].Kind != "image" {
+	if h.o.Thumbs == nil || i < 0 || i >= len(c.Files) || !c.Files[i].Thumbable {
 		h.notFound(w)
 		return
 	}

@@ -139,6 +139,7 @@ func TestPageEscapesAndHeaders(t *testing.T) {
 		"<script>alert(1)</script>.jpg": jpegBytes(t),
 		"clip.mp4":                      []byte("not really a video"),
 		"doc.html":                      []byte("<script>alert(2)</script>"),
+		"pic.webp":                      []byte("RIFF"),
 	})
 	resp, body := e.get("/s/" + s.Token)
 	if resp.StatusCode != 200 {
@@ -165,7 +166,11 @@ func TestPageEscapesAndHeaders(t *testing.T) {
 		t.Errorf("Referrer-Policy = %q", got)
 	}
 	// The HTML file is never served as a page of this origin.
-	for i := range 3 {
+	// No thumbnail is asked for a WebP: its tile shows the name.
+	if bytes.Contains(body, []byte(`/t/3"`)) || !bytes.Contains(body, []byte("<span>pic.webp</span>")) {
+		t.Errorf("page asks a thumbnail of the WebP file or lacks its name")
+	}
+	for i := range 4 {
 		resp, _ := e.get(fmt.Sprintf("/s/%s/f/%d", s.Token, i))
 		ct, cd := resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition")
 		if strings.Contains(ct, "html") || !strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "sandbox") {

@@ -78,7 +78,7 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!doctype 
 {{with .Note}}<p class="note">{{.}}</p>{{end}}
 {{if .Ready}}<p><a class="btn" href="{{.Base}}/all.zip" download>Download all (zip)</a></p>{{end}}
 {{if .Images}}<h2>Photos</h2>
-<div class="grid">{{range .Images}}<a href="{{$.Base}}/f/{{.Index}}" title="{{.Name}}">{{if $.Thumbs}}<img src="{{$.Base}}/t/{{.Index}}" alt="{{.Name}}" loading="lazy">{{else}}<span>{{.Name}}</span>{{end}}</a>{{end}}</div>{{end}}
+<div class="grid">{{range .Images}}<a href="{{$.Base}}/f/{{.Index}}" title="{{.Name}}">{{if and $.Thumbs .Thumbable}}<img src="{{$.Base}}/t/{{.Index}}" alt="{{.Name}}" loading="lazy">{{else}}<span>{{.Name}}</span>{{end}}</a>{{end}}</div>{{end}}
 {{if .Media}}<h2>Videos and music</h2>
 {{range .Media}}<figure>{{if eq .Kind "video"}}<video controls preload="metadata" src="{{$.Base}}/f/{{.Index}}"></video>{{else}}<audio controls preload="none" src="{{$.Base}}/f/{{.Index}}"></audio>{{end}}
 <figcaption>{{.Path}} · {{size .Size}} · <a href="{{$.Base}}/f/{{.Index}}?dl=1">download</a></figcaption></figure>{{end}}{{end}}
