@@ -150,7 +150,8 @@ type mark struct {
 }
 
 func signature(t engine.Torrent) string {
-	return fmt.Sprintf("%s|%v|%d|%d|%s|%d", t.InfoHash, t.HasMetadata, t.Done, t.Size, t.Name, t.AddedAt.UnixNano())
+	// EditedAt moves on renames, file selection and moves.
+	return fmt.Sprintf("%s|%v|%d|%d|%s|%d|%d", t.InfoHash, t.HasMetadata, t.Done, t.Size, t.Name, t.AddedAt.UnixNano(), t.EditedAt.UnixNano())
 }
 
 // Stats says what a Sync did.

@@ -109,6 +109,19 @@ func TestLibrary(t *testing.T) {
 		t.Errorf("Find(text img_) = %v, want the two JPEGs", names(p))
 	}
 
+	// A rename is seen: the item takes the new name (and keeps its kind
+	// from the data, here the extension of a text file).
+	time.Sleep(2 * time.Millisecond) // EditedAt must move
+	if err := e.RenamePath(holiday.ID, "Holiday/readme.txt", "README.md"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := lib.Sync(ctx); err != nil || st.Torrents != 1 {
+		t.Errorf("Sync after a rename = %+v, %v; want the torrent looked at again", st, err)
+	}
+	if p, _ := lib.Find(Query{Text: "readme"}); len(p.Items) != 1 || p.Items[0].Path != "README.md" || p.Items[0].Kind != KindDocument {
+		t.Errorf("after rename: %+v, want README.md, a document", p.Items)
+	}
+
 	// Nothing changed: nothing is looked at again.
 	if st, err := lib.Sync(ctx); err != nil || st != (Stats{}) {
 		t.Errorf("idle Sync = %+v, %v; want nothing done", st, err)
