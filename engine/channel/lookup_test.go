@@ -126,12 +126,16 @@ func TestOnChange(t *testing.T) {
 		sub, _, err = n.m.Subscribe(ctx, Link{PublicKey: pub, Name: "c"}.String(), SubscribeOptions{})
 		return err
 	})
-	waitSub(t, n, sub.ID, 20*time.Second, "the first check", func(s Subscription) bool { return !s.CheckedAt.IsZero() })
+	first := waitSub(t, n, sub.ID, 20*time.Second, "the first check", func(s Subscription) bool { return !s.CheckedAt.IsZero() })
 	step("Offer of a new item", 1, func() error { return n.m.Offer(v1) })
 	step("Offer of the item held", 0, func() error { return n.m.Offer(v1) })
+	// The offer makes a check run at once; let it finish before the LAN
+	// has anything newer, or it finds version 2 itself.
+	waitSub(t, n, sub.ID, 20*time.Second, "the check after the offer", func(s Subscription) bool {
+		return s.Latest == 1 && s.CheckedAt.After(first.CheckedAt) && s.State != StateLooking
+	})
 	// A check that finds a newer item on the LAN.
 	lan.set(v2)
-	waitSub(t, n, sub.ID, 20*time.Second, "the check after the offer", func(s Subscription) bool { return s.Latest == 1 && s.State != StateLooking })
 	step("a check that finds version 2", 1, func() error {
 		c := mustSub(t, n, sub.ID).CheckedAt
 		if err := n.m.Check(sub.ID); err != nil {
