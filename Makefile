@@ -20,7 +20,7 @@ qemu-test: ## armv7, arm64, mipsle binaries under qemu-user: serve, API, a torre
 package: ## .deb and .ipk packages (amd64, arm64, armhf, mipsel) into dist/
 	scripts/package.sh
 
-run: build ## build and run the daemon on embedded defaults (state in ./data, UI+API on 127.0.0.1:9091)
+run: build ## build and run the daemon on embedded defaults (state in ./data, API on port 9091, every interface; loopback trusted, LAN needs a password or pairing)
 	./bin/hearth serve --data-dir ./data
 
 test: ## run every test: installs test dependencies (apt, as root), lint, unit, swarm, interop, 32-bit store
