@@ -7,11 +7,11 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/hearth-media/hearth/engine/link"
 	"github.com/hearth-media/hearth/engine/mutable"
 )
 
@@ -80,20 +80,12 @@ func ParseLink(s string) (Link, error) {
 		l                         Link
 		haveKey, haveSalt, haveDN bool
 	)
-	for _, kv := range strings.Split(s[len(prefix):], "&") {
-		if kv == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(kv, "=")
-		key, err1 := url.QueryUnescape(k)
-		val, err2 := url.QueryUnescape(v)
-		if err1 != nil || err2 != nil {
-			return Link{}, linkErr("bad %%-escape in %s", quote(kv))
-		}
-		key = strings.ToLower(key)
-		if base, n, ok := strings.Cut(key, "."); ok && isDigits(n) {
-			key = base // numbered parameters: xs.1
-		}
+	params, err := link.ParseParams(s[len(prefix):])
+	if e, ok := err.(*link.EscapeError); ok {
+		return Link{}, linkErr("bad %%-escape in %s", quote(e.Part))
+	}
+	for _, p := range params {
+		key, val := p.Key, p.Value
 		switch key {
 		case "xs":
 			const urn = "urn:btpk:"
@@ -123,10 +115,10 @@ func ParseLink(s string) (Link, error) {
 			l.Salt, haveSalt = salt, true
 		case "dn":
 			if !haveDN {
-				l.Name, haveDN = cleanName(val), true
+				l.Name, haveDN = link.CleanName(val), true
 			}
 		case "x.pe":
-			if p, ok := normPeer(val); ok && len(l.Peers) < MaxLinkPeer && !contains(l.Peers, p) {
+			if p, ok := normPeer(val); ok && len(l.Peers) < MaxLinkPeer && !slices.Contains(l.Peers, p) {
 				l.Peers = append(l.Peers, p)
 			}
 		}
@@ -171,47 +163,6 @@ func quote(s string) string {
 		s = strings.ToValidUTF8(s[:80], "") + "…"
 	}
 	return strconv.Quote(s)
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// cleanName makes a display name safe to show: valid UTF-8, no control
-// characters or bidi overrides, trimmed, at most 255 bytes. Idempotent.
-func cleanName(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > maxNameLen {
-		i := maxNameLen
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		s = s[:i]
-	}
-	return strings.TrimSpace(s)
 }
 
 // normPeer checks a host:port peer hint (IP literals only: a link must

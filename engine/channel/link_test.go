@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/hearth-media/hearth/engine/link"
 )
 
 const testKey = "8543d3e6115f0f98c944077a4493dcd543e49c739fd998550a1f614ab36ed63e"
@@ -98,7 +100,7 @@ func FuzzParseLink(f *testing.F) {
 		if len(l.Salt) > 64 || len(l.Name) > maxNameLen || len(l.Peers) > MaxLinkPeer {
 			t.Fatalf("ParseLink(%q) = %+v: over a limit", s, l)
 		}
-		if cleanName(l.Name) != l.Name {
+		if link.CleanName(l.Name) != l.Name {
 			t.Fatalf("ParseLink(%q) name %q is not clean", s, l.Name)
 		}
 		checkRoundTrip(t, l)

@@ -69,7 +69,7 @@ func checkName(name string) error {
 		return inputErrorf("channel name is empty")
 	case len(name) > 100:
 		return inputErrorf("channel name is longer than 100 bytes")
-	case !utf8.ValidString(name) || cleanName(name) != name:
+	case !utf8.ValidString(name) || link.CleanName(name) != name:
 		return inputErrorf("channel name %s has control characters or surrounding spaces", quote(name))
 	case strings.HasPrefix(name, "."):
 		return inputErrorf("channel name %s starts with a dot", quote(name))

@@ -96,9 +96,9 @@ func ParseMagnet(s string) (Magnet, error) {
 		seen                     = map[string]bool{}
 	)
 	for _, p := range params {
-		switch p.key {
+		switch p.Key {
 		case "xt": // other xt kinds (urn:sha1, urn:ed2k) are not BitTorrent
-			v := p.value
+			v := p.Value
 			switch lower := strings.ToLower(v[:min(len(v), 9)]); {
 			case lower == "urn:btih:":
 				ih, err := decodeInfoHash(v[len("urn:btih:"):])
@@ -114,15 +114,15 @@ func ParseMagnet(s string) (Magnet, error) {
 			}
 		case "dn":
 			if !haveName {
-				m.Name, haveName = cleanName(p.value), true
+				m.Name, haveName = CleanName(p.Value), true
 			}
 		case "tr":
-			if len(m.Trackers) < MaxTrackers && validTracker(p.value) && !seen["tr "+p.value] {
-				seen["tr "+p.value] = true
-				m.Trackers = append(m.Trackers, p.value)
+			if len(m.Trackers) < MaxTrackers && validTracker(p.Value) && !seen["tr "+p.Value] {
+				seen["tr "+p.Value] = true
+				m.Trackers = append(m.Trackers, p.Value)
 			}
 		case "x.pe":
-			if hp, ok := normPeer(p.value); ok && len(m.Peers) < MaxPeers && !seen["pe "+hp] {
+			if hp, ok := normPeer(p.Value); ok && len(m.Peers) < MaxPeers && !seen["pe "+hp] {
 				seen["pe "+hp] = true
 				m.Peers = append(m.Peers, hp)
 			}
@@ -143,9 +143,9 @@ func ParseMagnet(s string) (Magnet, error) {
 }
 
 // hasChannelKey reports whether xs= or xt= names a BEP 46 public key.
-func hasChannelKey(params []param) bool {
+func hasChannelKey(params []Param) bool {
 	for _, p := range params {
-		if (p.key == "xs" || p.key == "xt") && len(p.value) >= 9 && strings.EqualFold(p.value[:9], "urn:btpk:") {
+		if (p.Key == "xs" || p.Key == "xt") && len(p.Value) >= 9 && strings.EqualFold(p.Value[:9], "urn:btpk:") {
 			return true
 		}
 	}
@@ -193,13 +193,20 @@ func cutMagnetPrefix(s string) (string, bool) {
 	return s[len(p):], true
 }
 
-type param struct{ key, value string }
+// Param is one key=value pair of a magnet link's query.
+type Param struct{ Key, Value string }
 
-// parseParams splits a magnet query. It is url.ParseQuery without its
-// refusal of ";" (seen unescaped in display names) and with numbered keys
-// (xt.1) folded into their base name.
-func parseParams(q string) ([]param, error) {
-	var out []param
+// EscapeError is a magnet query part with a bad %-escape.
+type EscapeError struct{ Part string }
+
+func (e *EscapeError) Error() string { return "bad %-escape in " + quote(clip(e.Part)) }
+
+// ParseParams splits a magnet query (what follows "magnet:?"). It is
+// url.ParseQuery without its refusal of ";" (seen unescaped in display
+// names), with keys lowercased and numbered keys (xt.1) folded into their
+// base name. A bad %-escape is an *EscapeError.
+func ParseParams(q string) ([]Param, error) {
+	var out []Param
 	for q != "" {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
@@ -210,15 +217,24 @@ func parseParams(q string) ([]param, error) {
 		key, err1 := url.QueryUnescape(k)
 		value, err2 := url.QueryUnescape(v)
 		if err1 != nil || err2 != nil {
-			return nil, inputErr(nil, "magnet link has a bad %%-escape in %s", quote(clip(kv)))
+			return nil, &EscapeError{Part: kv}
 		}
 		key = strings.ToLower(key)
 		if base, n, ok := strings.Cut(key, "."); ok && isDigits(n) {
 			key = base
 		}
-		out = append(out, param{key, value})
+		out = append(out, Param{key, value})
 	}
 	return out, nil
+}
+
+// parseParams is ParseParams with the error users of magnets see.
+func parseParams(q string) ([]Param, error) {
+	params, err := ParseParams(q)
+	if e, ok := err.(*EscapeError); ok {
+		return nil, inputErr(nil, "magnet link has a bad %%-escape in %s", quote(clip(e.Part)))
+	}
+	return params, err
 }
 
 func isDigits(s string) bool {
@@ -233,9 +249,10 @@ func isDigits(s string) bool {
 	return true
 }
 
-// cleanName makes a display name safe to show: valid UTF-8, no control
-// characters, trimmed, at most maxNameLen bytes. It is idempotent.
-func cleanName(s string) string {
+// CleanName makes a display name safe to show: valid UTF-8, no control
+// characters or bidi overrides, trimmed, at most 255 bytes. It is
+// idempotent.
+func CleanName(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		// Control characters, and bidi overrides that can make
