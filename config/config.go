@@ -33,6 +33,7 @@ type Config struct {
 	Channels Channels `key:"channels"`
 	Device   Device   `key:"device"`
 	GPIO     GPIO     `key:"gpio"`
+	Share    Share    `key:"share"`
 }
 
 // Log configures logging.
@@ -195,4 +196,26 @@ type GPIO struct {
 	LEDSecond string `key:"led_second" help:"pin of a second LED for errors and pairing (empty = none)"`
 	// LEDSecondActiveLow: the second LED lights when its pin is low.
 	LEDSecondActiveLow bool `key:"led_second_active_low" help:"the second LED lights when its pin is low"`
+}
+
+// Share configures share links (docs/share.md): the mail server the daemon
+// sends messages about shares through. With no server, "hearth share
+// email" writes an .eml file and prints a mailto: link instead.
+type Share struct {
+	// SMTP is the HOST:PORT of the mail server; empty means none.
+	SMTP string `key:"smtp" help:"mail server for share emails, HOST:PORT (empty = none: share email writes an .eml file)"`
+	// SMTPFrom is the sender address of share emails, needed with SMTP.
+	SMTPFrom string `key:"smtp_from" help:"sender address of share emails (needed with share.smtp)"`
+	// SMTPUser logs in to the server (PLAIN, over TLS only); empty: no login.
+	SMTPUser string `key:"smtp_user" help:"user name on the mail server (empty = no login)"`
+	// SMTPPasswordFile holds the password (one line). The password itself is
+	// never a key, so that "hearth config" and the API cannot show it.
+	SMTPPasswordFile string `key:"smtp_password_file" help:"file holding the mail server password (needed with share.smtp_user)"`
+	// SMTPTLS is starttls (the server offers STARTTLS; refused without it
+	// except on loopback) or tls (TLS from the first byte, usually port 465).
+	SMTPTLS string `key:"smtp_tls" help:"how to reach the mail server: starttls or tls (port 465)"`
+	// SMTPCAFile is a PEM file of certificates to trust for the mail server
+	// instead of the system's (a self-signed server); certificates are
+	// always verified.
+	SMTPCAFile string `key:"smtp_ca_file" help:"PEM certificates to trust for the mail server instead of the system roots (empty = system roots)"`
 }

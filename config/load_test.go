@@ -206,7 +206,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad duration in file", LoadOptions{File: conf("queue.seed_idle = 5 min\n")}, `hearth.conf:1: queue.seed_idle: "5 min" is not a duration`},
 		{"array for a single value", LoadOptions{File: conf("listen = [\"a:1\"]\n")}, `hearth.conf:1: listen: takes one string, not an array`},
 		{"unknown section", LoadOptions{File: conf("version = 1\n[torent]\npeer_port = 1\n")}, `hearth.conf:2: unknown section "torent" (did you mean "torrent"?)`},
-		{"unknown section far off", LoadOptions{File: conf("[webui]\n")}, `hearth.conf:1: unknown section "webui" (sections: log, torrent, limits, queue, store, memory, access, channels, device, gpio)`},
+		{"unknown section far off", LoadOptions{File: conf("[webui]\n")}, `hearth.conf:1: unknown section "webui" (sections: log, torrent, limits, queue, store, memory, access, channels, device, gpio, share)`},
 		{"section as key", LoadOptions{File: conf("torrent = 5\n")}, `hearth.conf:1: "torrent" is a section`},
 		{"syntax error", LoadOptions{File: conf("listen = \"abc\n")}, `hearth.conf:1: listen: unterminated string`},
 		{"newer version", LoadOptions{File: conf("version = 2\n")}, `hearth.conf: config version 2 is newer than this hearth understands (1): upgrade hearth`},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/mail"
 	"reflect"
 	"slices"
 	"strconv"
@@ -149,6 +150,52 @@ var rules = map[string]rule{
 	"gpio.led_status_active_low": anyValue,
 	"gpio.led_second":            pinName("gpio.led_second"),
 	"gpio.led_second_active_low": anyValue,
+
+	"share.smtp":               smtpServer,
+	"share.smtp_from":          smtpFrom,
+	"share.smtp_user":          smtpUser,
+	"share.smtp_password_file": path(true),
+	"share.smtp_tls":           oneOf("starttls", "tls"),
+	"share.smtp_ca_file":       path(true),
+}
+
+// smtpServer: empty (no mail server) or HOST:PORT with a sender address.
+func smtpServer(c *Config, v reflect.Value) string {
+	s := v.String()
+	if s == "" {
+		return ""
+	}
+	if msg := checkHostPort(s, false); msg != "" {
+		return msg
+	}
+	if c.Share.SMTPFrom == "" {
+		return "needs share.smtp_from (the sender of share emails)"
+	}
+	return ""
+}
+
+// smtpFrom: empty or an address in net/mail syntax.
+func smtpFrom(_ *Config, v reflect.Value) string {
+	s := v.String()
+	if s == "" {
+		return ""
+	}
+	if _, err := mail.ParseAddress(s); err != nil {
+		return fmt.Sprintf("%q is not an email address", s)
+	}
+	return ""
+}
+
+// smtpUser: a login needs its password, kept in a file.
+func smtpUser(c *Config, v reflect.Value) string {
+	s := v.String()
+	if len(s) > 256 {
+		return "is longer than 256 bytes"
+	}
+	if s != "" && c.Share.SMTPPasswordFile == "" {
+		return "needs share.smtp_password_file (a file holding the password)"
+	}
+	return ""
 }
 
 // pinName checks the GPIO pin name of key: empty (none), or a name

@@ -52,6 +52,14 @@ func TestValidate(t *testing.T) {
 		{"gpio.led_status", "P1_13", ""},
 		{"gpio.led_second", "GPIO 22", `gpio.led_second: "GPIO 22" is not a GPIO pin name (like GPIO17)`},
 		{"gpio.button", "GPIO\x0117", `gpio.button: "GPIO\x0117" is not a GPIO pin name`},
+		{"share.smtp", "", ""},
+		{"share.smtp", "mail.example.org", `share.smtp: "mail.example.org" is not HOST:PORT`},
+		{"share.smtp", "mail.example.org:587", "share.smtp: needs share.smtp_from"},
+		{"share.smtp_from", "Gran <gran@example.org>", ""},
+		{"share.smtp_from", "gran at example", `share.smtp_from: "gran at example" is not an email address`},
+		{"share.smtp_user", "gran", "share.smtp_user: needs share.smtp_password_file"},
+		{"share.smtp_password_file", "~/pw", `share.smtp_password_file: "~/pw": ~ is not expanded`},
+		{"share.smtp_tls", "ssl", `share.smtp_tls: "ssl" is not one of starttls, tls`},
 	}
 	for _, tt := range tests {
 		c := mustDefault(t, "desktop")
