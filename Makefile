@@ -35,7 +35,10 @@ bench: ## benchmarks; results under bench/
 fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	scripts/fuzz.sh
 
+reliability: ## power cuts, disk full, hostile peers, access, load, 10-minute fuzz campaigns (as root); writes docs/reliability.md
+	scripts/reliability.sh --full
+
 clean: ## remove build outputs
 	rm -rf bin dist
 
-.PHONY: help build run test lint bench fuzz clean cross size qemu-test package
+.PHONY: help build run test lint bench fuzz reliability clean cross size qemu-test package

@@ -604,6 +604,7 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 		t.Ratio = ratio(record{Downloaded: t.Downloaded, Uploaded: t.Uploaded}, t.WantedSize)
 		t.Peers = st.ActivePeers
 		t.Seeds = st.ConnectedSeeders
+		t.BytesHashed = st.BytesHashed.Int64()
 		t.PeersSending, t.PeersReceiving = tr.peers.sending, tr.peers.receiving
 		t.DownRate = tr.downRate.get()
 		t.UpRate = tr.upRate.get()

@@ -138,6 +138,11 @@ type Torrent struct {
 	StartedAt      time.Time `json:"startedAt,omitzero"` // last time it started running, this run of the daemon
 	EditedAt       time.Time `json:"editedAt,omitzero"`  // last change by a user (state, options, files, labels, location)
 
+	// BytesHashed is this torrent's data read and hashed since it last
+	// started in this run of the daemon: a restart must not hash again
+	// what was verified before it (the reliability suite counts it).
+	BytesHashed int64 `json:"bytesHashed"`
+
 	Options TorrentOptions `json:"options"`
 	Files   []File         `json:"files,omitempty"`
 }
