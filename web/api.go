@@ -226,6 +226,7 @@ func (a *api) routes() {
 	a.channelRoutes(a.channels)
 	a.shareRoutes()
 	a.mediaRoutes()
+	a.uiRoutes()
 }
 
 // allMethods are tried to tell a 405 from a 404.

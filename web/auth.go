@@ -86,7 +86,7 @@ func containsAddr(ps []netip.Prefix, ip netip.Addr) bool {
 // a client must reach before it has credentials, a LAN item lookup or a
 // LAN torrent question.
 func publicEndpoint(r *http.Request) bool {
-	if lanItemLookup(r) || lanPeersQuery(r) {
+	if lanItemLookup(r) || lanPeersQuery(r) || uiPage(r) {
 		return true
 	}
 	if r.Method != http.MethodPost {

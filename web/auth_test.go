@@ -125,11 +125,17 @@ func TestAuthLoopbackAndBasic(t *testing.T) {
 	if got := w.Header().Get("WWW-Authenticate"); !strings.HasPrefix(got, `Basic realm="Hearth"`) {
 		t.Errorf("401 WWW-Authenticate = %q, want a Basic challenge (Transmission remotes need it to prompt)", got)
 	}
-	// Every path, including ones this handler does not serve yet (the
-	// Transmission RPC, the web UI), is behind the check: 401, not 404.
-	for _, p := range []string{"/transmission/rpc", "/", "/ui/index.html", "/api/v1/devices", "/api/v1/pair", "/api/v1/access"} {
+	// Every path, including ones this handler does not serve (the
+	// Transmission RPC here, unknown paths), is behind the check: 401, not 404.
+	for _, p := range []string{"/transmission/rpc", "/nope", "/ui", "/tvx", "/api/v1/devices", "/api/v1/pair", "/api/v1/access"} {
 		e.expect(e.req("GET", p, lanAddr, nil), 401, "LAN GET "+p)
 	}
+	// The web UI's pages and assets hold no data: they load without
+	// credentials so that they can show the login and pairing screens.
+	for _, p := range []string{"/", "/tv", "/ui/index.html"} {
+		e.expect(e.req("GET", p, lanAddr, nil), 200, "LAN GET "+p)
+	}
+	e.expect(e.req("POST", "/", lanAddr, nil), 401, "LAN POST /")
 	e.expect(e.req("POST", "/transmission/rpc", lanAddr, nil), 401, "LAN POST /transmission/rpc")
 
 	// Set the password from loopback.

@@ -82,7 +82,7 @@ func TestBadRequests(t *testing.T) {
 		wantMsg      string
 	}{
 		{"unknown route", "GET", "/api/v1/nope", "", nil, nil, 404, "no such API endpoint"},
-		{"not the API", "GET", "/", "", nil, nil, 404, "no such API endpoint"},
+		{"not the API", "GET", "/nope", "", nil, nil, 404, "no such API endpoint"},
 		{"unknown action", "POST", "/api/v1/torrents/1/explode", "", nil, nil, 404, "no such API endpoint"},
 		{"wrong method on list", "PUT", "/api/v1/torrents", js, strings.NewReader("{}"), nil, 405, "allowed: GET, POST"},
 		{"wrong method on version", "DELETE", "/api/v1/version", "", nil, nil, 405, "method DELETE not allowed"},
