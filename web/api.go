@@ -111,6 +111,10 @@ type Options struct {
 	// SharePages, when set, serves the share pages under /s/ (package
 	// web/sharepage): without credentials, the link's token is the key.
 	SharePages http.Handler
+	// ShareMail, when set, sends the messages of POST
+	// /api/v1/shares/{id}/email through the daemon's mail server; without
+	// it that endpoint answers 501.
+	ShareMail ShareMailer
 }
 
 // Size limits of request bodies.
@@ -137,7 +141,8 @@ type api struct {
 	channels      Channels
 	library       Library
 	shares        Shares
-	sharePages    bool
+	sharePages    http.Handler
+	shareMail     ShareMailer
 }
 
 // NewHandler returns the API handler. It answers /api/v1/… and 404s
@@ -162,7 +167,8 @@ func NewHandler(opts Options) http.Handler {
 		channels:      opts.Channels,
 		library:       opts.Library,
 		shares:        opts.Shares,
-		sharePages:    opts.SharePages != nil,
+		sharePages:    opts.SharePages,
+		shareMail:     opts.ShareMail,
 	}
 	for _, h := range opts.AllowedHosts {
 		h = strings.ToLower(h)

@@ -184,7 +184,7 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 			pass(access.Identity{Kind: access.KindTrusted})
 			return
 		}
-		if publicEndpoint(r) || (a.sharePages && sharePage(r)) {
+		if publicEndpoint(r) || (a.sharePages != nil && sharePage(r)) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -1,10 +1,13 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/mail"
 	"net/netip"
 	"os"
 	"slices"
@@ -15,6 +18,7 @@ import (
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/share"
 	"github.com/hearth-media/hearth/web/qr"
+	"github.com/hearth-media/hearth/web/sharemail"
 )
 
 // Shares is what the API needs of the share manager; *share.Manager
@@ -53,6 +57,7 @@ func (a *api) shareRoutes() {
 	m.Handle("GET /api/v1/shares/{id}", a.h(a.getShare))
 	m.Handle("DELETE /api/v1/shares/{id}", a.h(a.revokeShare))
 	m.Handle("GET /api/v1/shares/{id}/qr.png", a.h(a.shareQR))
+	m.Handle("POST /api/v1/shares/{id}/email", a.h(a.shareEmail))
 }
 
 // sharePage reports whether r is a GET or HEAD of a share page (/s/…,
@@ -255,4 +260,157 @@ func (a *api) shareQR(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
 	return nil
+}
+
+// ShareMailer sends mail through the daemon's mail server (config section
+// share); cmd/hearth implements it. Safe for concurrent use.
+type ShareMailer interface {
+	// Sender is the From address of the messages.
+	Sender() string
+	// Send delivers msg to the recipients' bare addresses.
+	Send(ctx context.Context, from string, to []string, msg []byte) error
+}
+
+// ErrNoMailServer is the message of the 501 that POST
+// /api/v1/shares/{id}/email answers when no mail server is configured;
+// clients then write the message themselves (hearth share email does).
+const ErrNoMailServer = "no mail server configured (share.smtp in the daemon's config)"
+
+// ShareEmailRequest is the body of POST /api/v1/shares/{id}/email.
+type ShareEmailRequest struct {
+	To   []string `json:"to"`   // addresses, "Name <addr>" or addr
+	Link int      `json:"link"` // which of the share's links (0 = the first)
+}
+
+// ShareEmailResult is its answer.
+type ShareEmailResult struct {
+	Sent       []string `json:"sent"` // the bare addresses
+	From       string   `json:"from"`
+	Link       string   `json:"link"`
+	Thumbnails int      `json:"thumbnails"`
+}
+
+// shareEmail sends the message about a share (package sharemail: text
+// and HTML, the link, up to four thumbnails of its first photos, the QR
+// code) through the configured mail server.
+func (a *api) shareEmail(w http.ResponseWriter, r *http.Request) error {
+	if err := a.sharesReady(); err != nil {
+		return err
+	}
+	var req ShareEmailRequest
+	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
+		return err
+	}
+	if len(req.To) == 0 || len(req.To) > 50 {
+		return errorf(http.StatusBadRequest, "give 1 to 50 recipients in \"to\"")
+	}
+	rcpts := make([]string, len(req.To))
+	for i, t := range req.To {
+		ad, err := mail.ParseAddress(t)
+		if err != nil {
+			return errorf(http.StatusBadRequest, "recipient %q is not an email address", oneLine(t))
+		}
+		rcpts[i] = ad.Address
+	}
+	s, err := a.shares.Get(r.PathValue("id"))
+	if err != nil {
+		return shareError(err)
+	}
+	if st := s.Status(time.Now()); st != "active" {
+		return errorf(http.StatusGone, "share %s is %s: its link no longer opens anything", s.ID, st)
+	}
+	links := shareLinks(r, s.Token)
+	if len(links) == 0 {
+		return errorf(http.StatusConflict, "the device has no LAN address to make a link with")
+	}
+	if req.Link < 0 || req.Link >= len(links) {
+		return errorf(http.StatusBadRequest, "link %d: the share has %d links", req.Link, len(links))
+	}
+	if a.shareMail == nil {
+		return errorf(http.StatusNotImplemented, ErrNoMailServer)
+	}
+	link := links[req.Link].URL
+	title := s.Label
+	if title == "" {
+		title = s.Channel
+	}
+	if title == "" {
+		title = fmt.Sprintf("torrent %d", s.TorrentID)
+		if t, err := a.eng.Get(strconv.FormatInt(s.TorrentID, 10)); err == nil && t.Name != "" {
+			title = t.Name
+		}
+	}
+	qrPNG, err := qr.PNG(link, 320)
+	if err != nil {
+		return err
+	}
+	thumbs := a.shareThumbs(r.Context(), s.Token, 4)
+	from := a.shareMail.Sender()
+	msg, err := sharemail.Build(sharemail.Message{From: from, To: req.To, Title: title, Note: s.Note, Link: link, QR: qrPNG, Thumbs: thumbs})
+	if err != nil {
+		return errorf(http.StatusBadRequest, "%s", oneLine(err.Error()))
+	}
+	fromAddr, err := mail.ParseAddress(from)
+	if err != nil {
+		return fmt.Errorf("sender %q: %w", from, err)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 80*time.Second)
+	defer cancel()
+	if err := a.shareMail.Send(ctx, fromAddr.Address, rcpts, msg); err != nil {
+		// The mail server's answer helps the owner fix the settings; it
+		// holds no secret of the device.
+		return &httpError{Code: http.StatusBadGateway, Msg: "send mail: " + oneLine(err.Error()), Err: err}
+	}
+	a.log.Info("share email sent", "share", s.ID, "recipients", len(rcpts), "thumbnails", len(thumbs))
+	writeJSON(w, http.StatusOK, ShareEmailResult{Sent: rcpts, From: from, Link: link, Thumbnails: len(thumbs)})
+	return nil
+}
+
+// shareThumbs asks the share pages for the thumbnails of the share's
+// first photos, in process: the same photos, cache and limits as the
+// page (the first 32 entries are tried, at most max kept).
+func (a *api) shareThumbs(ctx context.Context, token string, max int) [][]byte {
+	if a.sharePages == nil {
+		return nil
+	}
+	var out [][]byte
+	for i := 0; i < 32 && len(out) < max && ctx.Err() == nil; i++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("/s/%s/t/%d", token, i), nil)
+		if err != nil {
+			return out
+		}
+		req.RemoteAddr = "127.0.0.1:0"
+		cw := &captureWriter{h: http.Header{}, max: 1 << 20}
+		a.sharePages.ServeHTTP(cw, req)
+		if cw.code == http.StatusOK && cw.h.Get("Content-Type") == "image/jpeg" && !cw.over {
+			out = append(out, cw.body.Bytes())
+		}
+	}
+	return out
+}
+
+// captureWriter keeps a response in memory, up to max bytes.
+type captureWriter struct {
+	h    http.Header
+	code int
+	body bytes.Buffer
+	max  int
+	over bool
+}
+
+func (c *captureWriter) Header() http.Header { return c.h }
+
+func (c *captureWriter) WriteHeader(code int) {
+	if c.code == 0 {
+		c.code = code
+	}
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	if c.body.Len()+len(b) > c.max {
+		c.over = true
+		return 0, errors.New("web: response too large")
+	}
+	return c.body.Write(b)
 }

@@ -245,6 +245,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		LAN:           lp.handler(),
 		Shares:        shares,
 		SharePages:    sharePages,
+		ShareMail:     shareMailer(cfg),
 	})
 	srv := &http.Server{
 		Handler:           h,

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine"
@@ -11,6 +17,8 @@ import (
 	"github.com/hearth-media/hearth/engine/share"
 	"github.com/hearth-media/hearth/engine/store"
 	"github.com/hearth-media/hearth/engine/thumb"
+	"github.com/hearth-media/hearth/web"
+	"github.com/hearth-media/hearth/web/sharemail"
 	"github.com/hearth-media/hearth/web/sharepage"
 )
 
@@ -35,4 +43,43 @@ func startShares(cfg *config.Config, st store.Store, eng *engine.Engine, chm *ch
 		o.Channels = chm
 	}
 	return sm, sharepage.NewHandler(o), nil
+}
+
+// shareMailer is the daemon's mail server for share emails (config
+// section share), or nil when share.smtp is empty.
+func shareMailer(cfg *config.Config) web.ShareMailer {
+	if cfg.Share.SMTP == "" {
+		return nil
+	}
+	return smtpMailer(cfg.Share)
+}
+
+// smtpMailer reads the password and CA files at each message, so that
+// changing them needs no restart and the password stays in memory only
+// while a message is sent.
+type smtpMailer config.Share
+
+func (m smtpMailer) Sender() string { return m.SMTPFrom }
+
+func (m smtpMailer) Send(ctx context.Context, from string, to []string, msg []byte) error {
+	srv := sharemail.SMTP{Addr: m.SMTP, User: m.SMTPUser, ImplicitTLS: m.SMTPTLS == "tls"}
+	if m.SMTPPasswordFile != "" {
+		b, err := os.ReadFile(m.SMTPPasswordFile)
+		if err != nil {
+			return fmt.Errorf("read share.smtp_password_file: %w", err)
+		}
+		srv.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	if m.SMTPCAFile != "" {
+		b, err := os.ReadFile(m.SMTPCAFile)
+		if err != nil {
+			return fmt.Errorf("read share.smtp_ca_file: %w", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(b) {
+			return fmt.Errorf("share.smtp_ca_file %s holds no PEM certificate", m.SMTPCAFile)
+		}
+		srv.TLSConfig = &tls.Config{RootCAs: roots}
+	}
+	return srv.Send(ctx, from, to, msg)
 }

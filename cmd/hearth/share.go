@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,11 +38,13 @@ invite that subscribes a Hearth install to the channel.
   ls                      list shares with their status and links
   revoke ID               turn a share's link off (it then answers "ended")
   email ID --to ADDR...   the message about the share (text and HTML, the
-                          link, a few thumbnails and the QR code): sent
-                          through --smtp HOST:PORT --from ADDR (STARTTLS),
-                          or written to an .eml file (--out, default
-                          share-ID.eml) for any mail program, with a
-                          mailto: link printed
+                          link, a few thumbnails and the QR code): the
+                          daemon sends it through its mail server (config
+                          section [share], key smtp); with none, or with
+                          --out FILE, it is written to an .eml file
+                          (default share-ID.eml) for any mail program and a
+                          mailto: link is printed; --smtp HOST:PORT --from
+                          ADDR sends it from here instead (STARTTLS)
   qr ID                   print the link as a QR code for a phone to scan
                           (--png FILE writes a PNG instead; --link N picks
                           another of the links "share ls --json" shows)
@@ -73,9 +76,9 @@ hearth share revoke 5f2c9a0e1b3d4c6f`,
 			linkN := fs.Int("link", 0, "qr, email: use link `N` of the share (0 = the first)")
 			var to stringList
 			fs.Var(&to, "to", "email: a recipient's `ADDRESS` (repeatable)")
-			emlOut := fs.String("out", "", "email: write the message to `FILE` (default share-ID.eml without --smtp)")
-			smtpAddr := fs.String("smtp", "", "email: send through the SMTP server at `HOST:PORT` (STARTTLS; $HEARTH_SMTP_USER and $HEARTH_SMTP_PASSWORD log in)")
-			from := fs.String("from", "", "email: the sender's `ADDRESS` (needed with --smtp)")
+			emlOut := fs.String("out", "", "email: write the message to `FILE` instead of sending it (default share-ID.eml when the daemon has no mail server)")
+			smtpAddr := fs.String("smtp", "", "email: send from here through the SMTP server at `HOST:PORT` instead of the daemon's (STARTTLS; $HEARTH_SMTP_USER and $HEARTH_SMTP_PASSWORD log in)")
+			from := fs.String("from", "", "email: the sender's `ADDRESS` (needed with --smtp; the daemon sends as its share.smtp_from)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 0 {
 					return usageErrorf("share needs a subcommand: create, ls, qr, email or revoke")
@@ -194,6 +197,15 @@ hearth share revoke 5f2c9a0e1b3d4c6f`,
 					}
 					if *smtpAddr != "" && *from == "" {
 						return usageErrorf("--smtp needs --from ADDRESS")
+					}
+					if *from != "" && *smtpAddr == "" && *emlOut == "" {
+						return usageErrorf("--from goes with --smtp or --out: the daemon sends as its share.smtp_from")
+					}
+					if *smtpAddr == "" && *emlOut == "" {
+						sent, err := shareEmailDaemon(ctx, c, cl, args[0], to, *linkN)
+						if sent || err != nil {
+							return err
+						}
 					}
 					return shareEmail(ctx, c, cl, args[0], to, *linkN, *emlOut, *smtpAddr, *from)
 				}
@@ -344,7 +356,7 @@ func shareEmail(ctx context.Context, c *cli, cl *client, id string, to []string,
 			a, _ := mail.ParseAddress(t) // checked by Build
 			rcpts[i] = a.Address
 		}
-		if err := srv.Send(addr.Address, rcpts, msg); err != nil {
+		if err := srv.Send(ctx, addr.Address, rcpts, msg); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "sent to %s (%d thumbnails, QR code)\n", strings.Join(rcpts, ", "), len(thumbs))
@@ -361,4 +373,22 @@ func shareEmail(ctx context.Context, c *cli, cl *client, id string, to []string,
 	fmt.Fprintf(c.stdout, "wrote %s (%d thumbnails, QR code): open it with a mail program to send it\n", out, len(thumbs))
 	fmt.Fprintf(c.stdout, "or send a plain message: %s\n", sharemail.Mailto(to, title, info.Note, link))
 	return nil
+}
+
+// shareEmailDaemon asks the daemon to send the message through its mail
+// server. sent is false, with no error, when the daemon has none: the
+// caller then writes the .eml itself.
+func shareEmailDaemon(ctx context.Context, c *cli, cl *client, id string, to []string, linkN int) (sent bool, err error) {
+	var res web.ShareEmailResult
+	err = cl.do(ctx, http.MethodPost, "/shares/"+url.PathEscape(id)+"/email", web.ShareEmailRequest{To: to, Link: linkN}, &res)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusNotImplemented {
+		fmt.Fprintf(c.stderr, "note: the daemon has %s; writing the message to a file instead\n", ae.msg)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(c.stdout, "sent to %s from %s (%d thumbnails, QR code) with the link %s\n", strings.Join(res.Sent, ", "), res.From, res.Thumbnails, res.Link)
+	return true, nil
 }

@@ -156,6 +156,13 @@ func TestShareEndToEnd(t *testing.T) {
 	if code, _, _ := httpGet(t, d.api+"/s/"+string(ml[1])); code != 200 {
 		t.Errorf("link from the message = %d", code)
 	}
+	// The daemon has no mail server: the message goes to a file.
+	t.Chdir(t.TempDir())
+	code, out, errOut := d.cli("share", "email", id[1], "--to", "kid@example.org")
+	if b, err := os.ReadFile("share-" + id[1] + ".eml"); code != exitOK || err != nil || !bytes.Contains(b, ml[0]) ||
+		!strings.Contains(errOut, "no mail server configured") || !strings.Contains(out, "mailto:kid@example.org") {
+		t.Errorf("share email without a mail server = %d, file %v\nstdout: %s\nstderr: %s", code, err, out, errOut)
+	}
 	// Through an SMTP server on loopback.
 	srv := sharemailtest.Start(t)
 	if code, _, errOut := d.cli("share", "email", id[1], "--to", "kid@example.org", "--smtp", srv.Addr); code != exitUsage {

@@ -1,6 +1,7 @@
 package sharemail
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -14,35 +15,55 @@ type SMTP struct {
 	Addr     string // host:port
 	User     string // empty: no authentication
 	Password string
-	// TLSConfig for STARTTLS; nil uses the system roots and Addr's host.
+	// ImplicitTLS speaks TLS from the first byte (port 465) instead of
+	// STARTTLS.
+	ImplicitTLS bool
+	// TLSConfig verifies the server; nil uses the system roots and Addr's
+	// host. Certificates are always verified: set RootCAs for a
+	// self-signed server.
 	TLSConfig *tls.Config
 }
 
 // Send delivers msg (from Build) to the recipients. It uses STARTTLS
 // whenever the server offers it and refuses to go on without it unless
 // the server is on loopback: a password or a share link must not cross
-// the network in clear text.
-func (s SMTP) Send(from string, to []string, msg []byte) error {
+// the network in clear text. A cancelled ctx ends the conversation.
+func (s SMTP) Send(ctx context.Context, from string, to []string, msg []byte) error {
 	host, _, err := net.SplitHostPort(s.Addr)
 	if err != nil {
 		return fmt.Errorf("smtp server %q: %w", s.Addr, err)
 	}
-	conn, err := net.DialTimeout("tcp", s.Addr, 30*time.Second)
+	cfg := s.TLSConfig
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg = cfg.Clone()
+		cfg.ServerName = host
+	}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var conn net.Conn
+	if s.ImplicitTLS {
+		conn, err = (&tls.Dialer{Config: cfg}).DialContext(dctx, "tcp", s.Addr)
+	} else {
+		conn, err = (&net.Dialer{}).DialContext(dctx, "tcp", s.Addr)
+	}
 	if err != nil {
 		return fmt.Errorf("connect to smtp server: %w", err)
 	}
 	conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("smtp: %w", err)
 	}
 	defer c.Close()
-	if ok, _ := c.Extension("STARTTLS"); ok {
-		cfg := s.TLSConfig
-		if cfg == nil {
-			cfg = &tls.Config{ServerName: host}
-		}
+	if s.ImplicitTLS {
+		// TLS already.
+	} else if ok, _ := c.Extension("STARTTLS"); ok {
 		if err := c.StartTLS(cfg); err != nil {
 			return fmt.Errorf("smtp starttls: %w", err)
 		}
@@ -50,6 +71,8 @@ func (s SMTP) Send(from string, to []string, msg []byte) error {
 		return fmt.Errorf("smtp server %s does not offer STARTTLS: not sending in clear text", s.Addr)
 	}
 	if s.User != "" {
+		// PlainAuth itself refuses to send the password without TLS
+		// except to localhost.
 		if err := c.Auth(smtp.PlainAuth("", s.User, s.Password, host)); err != nil {
 			return fmt.Errorf("smtp auth: %w", err)
 		}
