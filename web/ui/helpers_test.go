@@ -1,0 +1,192 @@
+package ui_test
+
+// Helpers shared by the browser tests of the phone app (phone_test.go) and
+// the TV app: a real daemon (engine, library, channels, shares, access
+// control) behind web.NewHandler on 127.0.0.1, seeders on loopback, and
+// checks every screen must pass.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/torrent/bencode"
+	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/channel"
+	"github.com/hearth-media/hearth/engine/enginetest"
+	"github.com/hearth-media/hearth/engine/library"
+	"github.com/hearth-media/hearth/engine/share"
+	"github.com/hearth-media/hearth/engine/store"
+	"github.com/hearth-media/hearth/web"
+	"github.com/hearth-media/hearth/web/access"
+	"github.com/hearth-media/hearth/web/internal/browsertest"
+)
+
+func TestMain(m *testing.M) {
+	enginetest.ClassicFileIO()
+	os.Exit(m.Run())
+}
+
+// hearth is a daemon for browser tests: the parts serve.go wires, real,
+// with memory stores, the DHT off and nothing but loopback.
+type hearth struct {
+	URL      string
+	Node     *enginetest.Node
+	Engine   *engine.Engine
+	Access   *access.Controller
+	Library  *library.Library
+	Channels *channel.Manager
+	Shares   *share.Manager
+}
+
+// hearthOptions tune startHearth.
+type hearthOptions struct {
+	// Password, when set, is the owner's password (user "admin") and
+	// loopback is not trusted: the browser must log in.
+	Password string
+	// Tweak changes the handler options last.
+	Tweak func(*web.Options)
+}
+
+// testPassword is the password tests log in with.
+const testPassword = "correct horse battery"
+
+func startHearth(t *testing.T, o hearthOptions) *hearth {
+	t.Helper()
+	log := enginetest.Logger(t)
+	n := enginetest.StartNode(t, enginetest.NodeOptions{})
+	st, err := store.Open(store.Options{Backend: store.BackendMemory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := &hearth{Node: n, Engine: n.Engine}
+	h.Access, err = access.New(access.Options{Store: st, Pairing: true, Logger: log,
+		KDF: access.KDFParams{Time: 1, MemKiB: 64, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Password != "" {
+		if err := h.Access.SetPassword(context.Background(), "admin", o.Password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Library, err = library.New(library.Options{Store: st, Source: n.Engine, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Channels, err = channel.New(channel.Options{
+		Engine: n.Engine, Store: st, Logger: log,
+		Dir:          filepath.Join(t.TempDir(), "channels"),
+		DownloadDir:  func() string { return n.Engine.Settings().DownloadDir },
+		PublishDelay: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Shares = share.New(st, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { h.Library.Serve(ctx); done <- struct{}{} }()
+	go func() { h.Channels.Serve(ctx); done <- struct{}{} }()
+	t.Cleanup(func() { cancel(); <-done; <-done })
+
+	opts := web.Options{
+		Engine:        n.Engine,
+		Logger:        log,
+		Version:       web.VersionInfo{Version: "v0.0.0-test", Commit: "abc1234", GoVersion: "go", OS: "linux", Arch: "amd64"},
+		Access:        h.Access,
+		TrustLoopback: o.Password == "",
+		Library:       h.Library,
+		Channels:      h.Channels,
+		Shares:        h.Shares,
+	}
+	if o.Tweak != nil {
+		o.Tweak(&opts)
+	}
+	srv := httptest.NewServer(web.NewHandler(opts))
+	t.Cleanup(srv.Close)
+	h.URL = srv.URL
+	return h
+}
+
+// content is a torrent's files on disk, with its .torrent.
+type content struct {
+	Dir      string // folder holding Name
+	Name     string
+	Metainfo []byte
+	InfoHash string
+}
+
+// makeContent writes files (relative path → bytes) under a temp dir and
+// builds a v1 torrent of them named name with the given piece size.
+func makeContent(t *testing.T, name string, pieceSize int64, files map[string][]byte) *content {
+	t.Helper()
+	c := &content{Dir: t.TempDir(), Name: name}
+	root := filepath.Join(c.Dir, name)
+	for rel, data := range files {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info := metainfo.Info{PieceLength: pieceSize}
+	if err := info.BuildFromFilePath(root); err != nil {
+		t.Fatalf("build torrent: %v", err)
+	}
+	info.Name = name
+	ib, err := bencode.Marshal(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mi := metainfo.MetaInfo{InfoBytes: ib, CreatedBy: "hearth ui test"}
+	var buf bytes.Buffer
+	if err := mi.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	c.Metainfo = buf.Bytes()
+	c.InfoHash = mi.HashInfoBytes().HexString()
+	return c
+}
+
+// seed starts a second engine seeding c, its upload limited to uploadKBps
+// (0 = unlimited), and returns a magnet link that names it as a peer.
+func seed(t *testing.T, c *content, uploadKBps int) string {
+	t.Helper()
+	s := enginetest.StartNode(t, enginetest.NodeOptions{})
+	got, _, err := s.Engine.Add(context.Background(), engine.AddRequest{Metainfo: c.Metainfo, Dir: c.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enginetest.WaitFor(t, s.Engine, fmt.Sprint(got.ID), 30*time.Second, "seeder verified", enginetest.Complete)
+	if uploadKBps > 0 {
+		if err := s.Engine.SetOptions(got.ID, engine.OptionsPatch{UploadKBps: &uploadKBps}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return "magnet:?xt=urn:btih:" + c.InfoHash + "&dn=" + strings.ReplaceAll(c.Name, " ", "+") + "&x.pe=" + s.PeerAddr()
+}
+
+// checkPage fails the test if the page has controls without an accessible
+// name or errors (exceptions, console errors, CSP violations, failed loads).
+func checkPage(t *testing.T, p *browsertest.Page, screen string) {
+	t.Helper()
+	for _, c := range p.UnlabelledControls(t) {
+		t.Errorf("%s: %s control without an accessible name: %s", screen, c.Role, c.HTML)
+	}
+	for _, e := range p.Errors() {
+		t.Errorf("%s: page error: %s", screen, e)
+	}
+	p.ClearErrors()
+}
