@@ -229,6 +229,7 @@ func (a *api) routes() {
 	m.Handle("PATCH /api/v1/settings", a.h(a.patchSettings))
 	m.Handle("GET /api/v1/config", a.h(a.getConfig))
 	a.accessRoutes()
+	a.sessionRoutes()
 	a.channelRoutes(a.channels)
 	a.shareRoutes()
 	a.mediaRoutes()

@@ -21,9 +21,11 @@ import (
 //  3. authenticate: loopback callers are trusted (Options.TrustLoopback);
 //     others need HTTP Basic (the owner's password, or any user name with
 //     a pairing token as the password: that is all a Transmission remote
-//     can send) or "Authorization: Bearer TOKEN" → 401 with a Basic
+//     can send), "Authorization: Bearer TOKEN" or the web UI's session
+//     cookie holding a token (session.go) → 401 with a Basic
 //     challenge, or 429 when the address has failed too often. Only the
-//     two pairing steps (POST /api/v1/pair, POST /api/v1/pair/{id}),
+//     two pairing steps (POST /api/v1/pair, POST /api/v1/pair/{id}), the
+//     login (POST /api/v1/session, which checks its body itself),
 //     the channels' LAN item lookup (GET /lan/v1/items/{64 hex digits},
 //     package web/lan), the LAN torrent question (POST /lan/v1/peers)
 //     and share pages (GET /s/…, package web/sharepage, when served)
@@ -92,6 +94,9 @@ func publicEndpoint(r *http.Request) bool {
 	if r.Method != http.MethodPost {
 		return false
 	}
+	if r.URL.Path == "/api/v1/session" {
+		return true // login checks the credentials in its body (session.go)
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/pair")
 	if !ok {
 		return false
@@ -140,11 +145,13 @@ func lanPeersQuery(r *http.Request) bool {
 	return r.Method == http.MethodPost && r.URL.Path == "/lan/v1/peers" && r.URL.RawQuery == ""
 }
 
-// credentials extracts what the Authorization header carries. ok is false
-// for a header that is there but malformed.
+// credentials extracts what the Authorization header carries, or without
+// one the session cookie's token (session.go). ok is false for a header
+// that is there but malformed.
 func credentials(r *http.Request) (cr access.Credentials, ok bool) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
+		cr.Token = sessionToken(r)
 		return cr, true
 	}
 	scheme, rest, _ := strings.Cut(h, " ")
@@ -213,6 +220,12 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 		case errors.Is(err, access.ErrNoCredentials):
 			a.unauthorized(w, r, "authentication required: log in with the device's user name and password, or pair this device (see docs/access.md)")
 		case errors.Is(err, access.ErrBadCredentials):
+			if r.Header.Get("Authorization") == "" && cr.Token != "" {
+				// A revoked session: drop the cookie, or every request
+				// of the page (and EventSource's retries) would count
+				// as a failure until the address is rate-limited.
+				setSessionCookie(w, r, "")
+			}
 			a.unauthorized(w, r, "wrong user name, password or token")
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			// The client went away while waiting for the password hash.

@@ -10,16 +10,22 @@ import (
 	"math/big"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 )
 
 // PairRequest is a pending pairing request as the owner sees it (through
 // a trusted caller): Code is what the requester must type.
 type PairRequest struct {
-	ID      string    `json:"id"`
-	Name    string    `json:"name"`
-	Addr    string    `json:"address"`
-	Code    string    `json:"code"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Addr string `json:"address"`
+	Code string `json:"code"`
+	// Match is a 4-digit number the requesting screen shows (big, on a
+	// TV) and the owner sees next to the request, so that the owner
+	// approves the right one. It is not secret and proves nothing: it is
+	// neither the code nor derived from it or the request secret.
+	Match   string    `json:"match"`
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
 	// Approved: the owner approved it (hearth pair --approve, the button);
@@ -33,6 +39,7 @@ type PairRequest struct {
 type PairTicket struct {
 	ID      string    `json:"id"`
 	Secret  string    `json:"secret"`
+	Match   string    `json:"match"` // what the requester shows; see PairRequest.Match
 	Expires time.Time `json:"expires"`
 }
 
@@ -79,9 +86,11 @@ func (c *Controller) RequestPairing(addr netip.Addr, name string) (PairTicket, e
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	ticket := PairTicket{ID: c.newIDLocked(), Secret: base64.RawURLEncoding.EncodeToString(secret), Expires: now.Add(PairTTL).UTC()}
+	code := newCode()
+	ticket := PairTicket{ID: c.newIDLocked(), Secret: base64.RawURLEncoding.EncodeToString(secret),
+		Match: c.newMatchLocked(code), Expires: now.Add(PairTTL).UTC()}
 	p := &pendingPair{
-		PairRequest: PairRequest{ID: ticket.ID, Name: name, Addr: addr.Unmap().String(), Code: newCode(),
+		PairRequest: PairRequest{ID: ticket.ID, Name: name, Addr: addr.Unmap().String(), Code: code, Match: ticket.Match,
 			Created: now.UTC(), Expires: ticket.Expires, TriesLeft: MaxCodeTries},
 		secret: sha256.Sum256([]byte(ticket.Secret)), addr: addr, addrKey: key,
 	}
@@ -104,6 +113,27 @@ func newCode() string {
 		panic(err) // crypto/rand does not fail on Linux
 	}
 	return fmt.Sprintf("%06d", n.Int64())
+}
+
+// newMatchLocked returns a random 4-digit match number that no pending
+// request shows (two screens asking at once must look different) and that
+// is no part of code: the requester shows it, and must learn nothing of
+// the code from it.
+func (c *Controller) newMatchLocked(code string) string {
+	for {
+		n, err := rand.Int(rand.Reader, big.NewInt(10_000))
+		if err != nil {
+			panic(err) // crypto/rand does not fail on Linux
+		}
+		m := fmt.Sprintf("%04d", n.Int64())
+		used := strings.Contains(code, m)
+		for _, p := range c.pending {
+			used = used || p.Match == m
+		}
+		if !used {
+			return m
+		}
+	}
 }
 
 // CompletePairing is the requester's second step. With a code it confirms
