@@ -1435,6 +1435,10 @@ func (t *Torrent) withUnclosedConns(f func([]*PeerConn)) {
 	peerConnSlices.Put(sl)
 }
 
+// uselessConnGrace is how long an established connection that is of no use to either side may
+// hold a slot when the torrent is full (Hearth patch).
+const uselessConnGrace = 10 * time.Second
+
 func (t *Torrent) worstBadConnFromSlice(opts worseConnLensOpts, sl []*PeerConn) *PeerConn {
 	wcs := worseConnSlice{conns: sl}
 	wcs.initKeys(opts)
@@ -1448,6 +1452,13 @@ func (t *Torrent) worstBadConnFromSlice(opts worseConnLensOpts, sl []*PeerConn) 
 			return c
 		}
 		if c._stats.ChunksReadWasted.Int64() >= 6 && c._stats.ChunksReadWasted.Int64() > c._stats.ChunksReadUseful.Int64() {
+			return c
+		}
+		// Hearth: a connection of no use either way (a peer with nothing we want that does not
+		// want anything from us) has uselessConnGrace to become useful, not a minute: silent
+		// connections filling every slot would lock new peers out of the torrent for a minute at
+		// a time.
+		if !c.useful() && time.Since(c.completedHandshake) > uselessConnGrace {
 			return c
 		}
 		// If the connection is in the worst half of the established
