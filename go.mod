@@ -13,6 +13,7 @@ require (
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	go.etcd.io/bbolt v1.3.6
 	golang.org/x/crypto v0.40.0
+	golang.org/x/image v0.29.0
 	golang.org/x/net v0.42.0
 	golang.org/x/sys v0.41.0
 	golang.org/x/time v0.16.0

@@ -1,5 +1,5 @@
-// Package thumb makes small JPEG thumbnails of photos (JPEG, PNG, GIF;
-// not WebP: golang.org/x/image would move shared dependencies) and keeps them in a disk cache with a size cap. It is built for
+// Package thumb makes small JPEG thumbnails of photos (JPEG, PNG, GIF,
+// WebP) and keeps them in a disk cache with a size cap. It is built for
 // devices with little memory: the image size is read before decoding and
 // images above a pixel cap are refused, a semaphore bounds how many
 // decodes run at once, and the scaling is a box filter that allocates
@@ -28,6 +28,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	// WebP (lossy VP8 and lossless VP8L, with alpha): the standard library
+	// has no decoder; x/image is the Go team's.
+	_ "golang.org/x/image/webp"
 )
 
 var (

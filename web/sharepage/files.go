@@ -20,8 +20,8 @@ type file struct {
 	Ready bool   // complete: a torrent's file still arriving is not served
 	Kind  string // "image", "video", "audio" or "other"
 	Type  string // Content-Type
-	// Thumbable: a format engine/thumb decodes (not WebP or AVIF, which
-	// show their name in the grid).
+	// Thumbable: a format engine/thumb decodes (JPEG, PNG, GIF, WebP; not
+	// AVIF, which shows its name in the grid).
 	Thumbable bool
 }
 
@@ -92,7 +92,7 @@ func (h *handler) resolve(s eshare.Share) (content, error) {
 
 func newFile(p string, size int64, ready bool) file {
 	typ, kind := mediaType(p)
-	thumbable := typ == "image/jpeg" || typ == "image/png" || typ == "image/gif"
+	thumbable := typ == "image/jpeg" || typ == "image/png" || typ == "image/gif" || typ == "image/webp"
 	return file{Path: p, Name: path.Base(p), Size: size, Ready: ready, Kind: kind, Type: typ, Thumbable: thumbable}
 }
 

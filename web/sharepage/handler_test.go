@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -139,7 +140,8 @@ func TestPageEscapesAndHeaders(t *testing.T) {
 		"<script>alert(1)</script>.jpg": jpegBytes(t),
 		"clip.mp4":                      []byte("not really a video"),
 		"doc.html":                      []byte("<script>alert(2)</script>"),
-		"pic.webp":                      []byte("RIFF"),
+		"pic.webp":                      webpBytes(t),
+		"pic.avif":                      []byte("not decoded"),
 	})
 	resp, body := e.get("/s/" + s.Token)
 	if resp.StatusCode != 200 {
@@ -166,11 +168,11 @@ func TestPageEscapesAndHeaders(t *testing.T) {
 		t.Errorf("Referrer-Policy = %q", got)
 	}
 	// The HTML file is never served as a page of this origin.
-	// No thumbnail is asked for a WebP: its tile shows the name.
-	if bytes.Contains(body, []byte(`/t/3"`)) || !bytes.Contains(body, []byte("<span>pic.webp</span>")) {
-		t.Errorf("page asks a thumbnail of the WebP file or lacks its name")
+	// No thumbnail is asked for an AVIF (not decoded): its tile shows the name.
+	if !bytes.Contains(body, []byte("<span>pic.avif</span>")) {
+		t.Errorf("page lacks the AVIF file's name tile")
 	}
-	for i := range 4 {
+	for i := range 5 {
 		resp, _ := e.get(fmt.Sprintf("/s/%s/f/%d", s.Token, i))
 		ct, cd := resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition")
 		if strings.Contains(ct, "html") || !strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "sandbox") {
@@ -192,6 +194,31 @@ func TestPageEscapesAndHeaders(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/jpeg" || len(b) < 100 {
 		t.Errorf("thumbnail = %d %q %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(b))
 	}
+	// WebP photos get thumbnails too; AVIF ones none.
+	for i, it := range c {
+		ext := path.Ext(it.Path)
+		if ext != ".webp" && ext != ".avif" {
+			continue
+		}
+		asked := bytes.Contains(body, fmt.Appendf(nil, `/t/%d"`, i))
+		resp, _ := e.get(fmt.Sprintf("/s/%s/t/%d", s.Token, i))
+		if ext == ".webp" && (!asked || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/jpeg") {
+			t.Errorf("WebP thumbnail: on the page %v, GET = %d %q", asked, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if ext == ".avif" && (asked || resp.StatusCode != 404) {
+			t.Errorf("AVIF thumbnail: on the page %v, GET = %d, want none and 404", asked, resp.StatusCode)
+		}
+	}
+}
+
+// webpBytes is a 400x200 lossy WebP made by cwebp (engine/thumb/testdata).
+func webpBytes(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "engine", "thumb", "testdata", "lossy-400x200.webp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestNotFoundGoneAndGuesses(t *testing.T) {
