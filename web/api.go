@@ -111,6 +111,10 @@ type Options struct {
 	// SharePages, when set, serves the share pages under /s/ (package
 	// web/sharepage): without credentials, the link's token is the key.
 	SharePages http.Handler
+	// Events is the hub behind GET /api/v1/events (events.go); serve
+	// makes it to call its Notify. Nil: the handler makes its own over
+	// Engine, which sends torrents and stats only.
+	Events *Events
 	// ShareMail, when set, sends the messages of POST
 	// /api/v1/shares/{id}/email through the daemon's mail server; without
 	// it that endpoint answers 501.
@@ -143,6 +147,7 @@ type api struct {
 	shares        Shares
 	sharePages    http.Handler
 	shareMail     ShareMailer
+	events        *Events
 }
 
 // NewHandler returns the API handler. It answers /api/v1/… and 404s
@@ -169,6 +174,10 @@ func NewHandler(opts Options) http.Handler {
 		shares:        opts.Shares,
 		sharePages:    opts.SharePages,
 		shareMail:     opts.ShareMail,
+		events:        opts.Events,
+	}
+	if a.events == nil {
+		a.events = NewEvents(EventsOptions{Source: opts.Engine, Logger: log})
 	}
 	for _, h := range opts.AllowedHosts {
 		h = strings.ToLower(h)
@@ -230,6 +239,7 @@ func (a *api) routes() {
 	m.Handle("GET /api/v1/config", a.h(a.getConfig))
 	a.accessRoutes()
 	a.sessionRoutes()
+	a.mux.Handle("GET /api/v1/events", a.h(a.getEvents))
 	a.channelRoutes(a.channels)
 	a.shareRoutes()
 	a.mediaRoutes()
