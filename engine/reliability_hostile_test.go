@@ -213,9 +213,6 @@ func (p *corruptPeer) serve(c net.Conn, ih [20]byte, pieces int) {
 // plaintext connections (the raw peers speak no MSE), everything else as
 // the desktop profile has it.
 func hostileNode(t *testing.T) *enginetest.Node {
-	if os.Getenv("DBGLOG") != "" {
-		return enginetest.StartNode(t, enginetest.NodeOptions{Config: func(c *config.Config) { c.Torrent.Encryption = "tolerate"; c.Log.Level = "debug" }})
-	}
 	return enginetest.StartNode(t, enginetest.NodeOptions{Config: func(c *config.Config) { c.Torrent.Encryption = "tolerate" }})
 }
 

@@ -26,6 +26,9 @@ type hostileNode struct {
 	answer func(r map[string]any) []byte // adds to the base result, or returns raw bytes to send instead
 	gets   atomic.Int32
 	puts   atomic.Int32
+	// replies gets the replies to queries the test sends from conn
+	// (nil: dropped). Set before the node starts.
+	replies chan krpc.Msg
 }
 
 func startHostile(t testing.TB, id [20]byte, answer func(r map[string]any) []byte) *hostileNode {
@@ -34,7 +37,7 @@ func startHostile(t testing.TB, id [20]byte, answer func(r map[string]any) []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hostileNode{conn: conn, id: id, answer: answer}
+	h := &hostileNode{conn: conn, id: id, answer: answer, replies: make(chan krpc.Msg, 64)}
 	var wg sync.WaitGroup
 	wg.Go(h.serve)
 	t.Cleanup(func() {
@@ -52,7 +55,16 @@ func (h *hostileNode) serve() {
 			return
 		}
 		var q krpc.Msg
-		if bencode.Unmarshal(buf[:n], &q) != nil || q.Y != "q" {
+		if bencode.Unmarshal(buf[:n], &q) != nil {
+			continue
+		}
+		if q.Y != "q" {
+			if q.Y == "r" && h.replies != nil {
+				select {
+				case h.replies <- q:
+				default:
+				}
+			}
 			continue
 		}
 		r := map[string]any{"id": h.id[:], "token": "hostile-token"}
