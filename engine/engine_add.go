@@ -41,6 +41,7 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 		name      string
 		infoBytes []byte
 		trackers  []string
+		webSeeds  []string
 		numPieces int
 		peers     = append([]string(nil), req.Peers...)
 	)
@@ -70,6 +71,7 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 		name = pt.Info.BestName()
 		numPieces = pt.Info.NumPieces()
 		trackers = pt.Trackers
+		webSeeds = cleanWebSeeds(pt.MetaInfo.UrlList)
 	}
 	for _, p := range peers {
 		if _, _, err := net.SplitHostPort(p); err != nil {
@@ -124,12 +126,14 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 		if len(peers) > 0 && tr.t != nil {
 			tr.t.AddPeers(peerInfos(peers))
 		}
+		e.mergeWebSeeds(tr, webSeeds)
 		return e.snapshot(tr, true), true, nil
 	}
 	tr := &tor{lim: newLimits(), rec: record{
 		InfoHash:     ih,
 		Name:         name,
 		Trackers:     trackers,
+		WebSeeds:     webSeeds,
 		Dir:          dir,
 		InPlace:      req.InPlace,
 		Paused:       req.Paused,

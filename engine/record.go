@@ -27,6 +27,8 @@ type record struct {
 	InfoHash string   `json:"infoHash"`
 	Name     string   `json:"name"`
 	Trackers []string `json:"trackers,omitempty"`
+	// WebSeeds are BEP 19 web seed URLs (a .torrent's url-list).
+	WebSeeds []string `json:"webSeeds,omitempty"`
 	Dir      string   `json:"dir"`
 	// IncompleteDir is where the data is while the torrent downloads into
 	// the incomplete folder; empty once it is in Dir.

@@ -11,6 +11,8 @@
 //	/s/<token>/all.zip       every ready file, zipped on the fly
 //	/s/<token>/invite.hearth a channel invite for a Hearth install
 //	/s/<token>/invite.png    the channel link as a QR code
+//	/s/<token>/share.torrent the torrent with the web seed as url-list
+//	/s/<token>/seed/…        a BEP 19 web seed of the share (seed.go)
 //
 // An unknown token answers 404; a revoked, expired or used-up share 410;
 // both with a small HTML page. Unknown tokens count against the caller's
@@ -72,7 +74,16 @@ type Options struct {
 	Channels Channels
 	Torrents Torrents
 	Thumbs   *thumb.Maker // nil: no thumbnails, the gallery shows names
-	Logger   *slog.Logger
+	// Seeder serves the web seed and the .torrent; nil: Torrents when it
+	// implements Seeder (*engine.Engine does), else neither is offered.
+	Seeder Seeder
+	// SeedConns bounds the web seed requests served at once (default
+	// 16); past it a client gets 503 with Retry-After.
+	SeedConns int
+	// Links returns a share's page links (http://host:port/s/<token>)
+	// for the .torrent's url-list; nil: the address the request came to.
+	Links  func(r *http.Request, token string) []string
+	Logger *slog.Logger
 	// GuessLimit is how many unknown tokens one address may try per
 	// GuessWindow before it gets 429 (defaults 10 per minute).
 	GuessLimit  int
@@ -84,6 +95,7 @@ type handler struct {
 	o       Options
 	log     *slog.Logger
 	guesses *limiter
+	seeds   chan struct{} // web seed requests under way
 }
 
 // NewHandler returns the handler of /s/.
@@ -100,7 +112,13 @@ func NewHandler(o Options) http.Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &handler{o: o, log: o.Logger.With("component", "share"), guesses: newLimiter(o.GuessLimit, o.GuessWindow, o.Now)}
+	if sd, ok := o.Torrents.(Seeder); ok && o.Seeder == nil {
+		o.Seeder = sd
+	}
+	if o.SeedConns <= 0 {
+		o.SeedConns = 16
+	}
+	return &handler{o: o, log: o.Logger.With("component", "share"), guesses: newLimiter(o.GuessLimit, o.GuessWindow, o.Now), seeds: make(chan struct{}, o.SeedConns)}
 }
 
 // validToken: base64url characters only, as share tokens are.
@@ -159,6 +177,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusInternalServerError, "Something went wrong", "The device could not open this share. Try again later.")
 		return
 	}
+	if rest, ok := strings.CutPrefix(sub, "seed/"); ok {
+		// Before resolve: a web seed makes many requests, and listing a
+		// channel's folder for each would cost a router dearly.
+		h.seed(w, r, s, rest)
+		return
+	}
 	c, err := h.resolve(s)
 	if err != nil {
 		// The channel or torrent was deleted since.
@@ -175,6 +199,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.invite(w, r, s, c)
 	case sub == "invite.png" && c.IsChannel:
 		h.inviteQR(w, r, c)
+	case sub == "share.torrent":
+		h.torrentFile(w, r, s, c)
 	case strings.HasPrefix(sub, "f/"):
 		if i, ok := index(sub[2:]); ok {
 			h.file(w, r, s, c, i)
@@ -426,6 +452,7 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request, s eshare.Share, c
 		d.Expires = s.ExpiresAt.Format("2 January 2006 15:04 MST")
 	}
 	d.Thumbs = h.o.Thumbs != nil
+	d.Torrent = h.hasTorrent(s)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pageTmpl.Execute(w, d); err != nil {
 		h.log.Debug("share page", "err", err)

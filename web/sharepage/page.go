@@ -21,6 +21,7 @@ type pageData struct {
 	Bytes     int64
 	Expires   string
 	Thumbs    bool
+	Torrent   bool // share.torrent is offered (web seed)
 }
 
 func joinRoot(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
@@ -94,6 +95,8 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!doctype 
 <p><img class="qr" src="{{.Base}}/invite.png" alt="QR code of the channel link" width="240" height="240"></p>
 <p class="meta">Channel link, for a BitTorrent client that supports BEP 46:</p><code>{{.Link}}</code>
 {{else if .Link}}<h2>With a BitTorrent client</h2><code>{{.Link}}</code>{{end}}
+{{if .Torrent}}<p><a class="btn alt" href="{{.Base}}/share.torrent" download>Download .torrent</a></p>
+<p class="meta">Any BitTorrent client downloads it from this device too, over HTTP (web seed).</p>{{end}}
 <footer>Shared from a Hearth device. This link works on the home network it was made on.</footer>
 </main></body></html>
 `))
