@@ -12,6 +12,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/hearth-media/hearth/engine/exif"
 )
 
 // Kind is what a file is, for people.
@@ -142,104 +144,11 @@ func (m *Meta) imageConfig(r io.ReaderAt, size int64) {
 	m.Width, m.Height = cfg.Width, cfg.Height
 }
 
-// jpegExif finds the Exif APP1 segment among the JPEG's first segments and
-// reads the orientation and the date taken.
+// jpegExif reads the orientation and the date taken from the Exif APP1
+// segment among the JPEG's first segments (package engine/exif).
 func jpegExif(b []byte) (orientation int, taken time.Time) {
-	i := 2
-	for i+4 <= len(b) {
-		if b[i] != 0xFF {
-			return
-		}
-		marker := b[i+1]
-		if marker == 0xD8 || marker >= 0xD0 && marker <= 0xD7 || marker == 0x01 {
-			i += 2
-			continue
-		}
-		if marker == 0xDA || marker == 0xD9 { // start of scan: no more metadata
-			return
-		}
-		l := int(binary.BigEndian.Uint16(b[i+2:]))
-		if l < 2 || i+2+l > len(b) {
-			return
-		}
-		seg := b[i+4 : i+2+l]
-		if marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
-			return parseExif(seg[6:])
-		}
-		i += 2 + l
-	}
-	return
-}
-
-// parseExif reads a TIFF structure: IFD0's Orientation and DateTime, the
-// Exif IFD's DateTimeOriginal. Every offset is checked against the block.
-func parseExif(t []byte) (orientation int, taken time.Time) {
-	if len(t) < 8 {
-		return
-	}
-	var bo binary.ByteOrder
-	switch string(t[:2]) {
-	case "II":
-		bo = binary.LittleEndian
-	case "MM":
-		bo = binary.BigEndian
-	default:
-		return
-	}
-	if bo.Uint16(t[2:]) != 42 {
-		return
-	}
-	str := func(typ uint16, count, valOff uint32, entry []byte) string {
-		if typ != 2 || count == 0 || count > 64 {
-			return ""
-		}
-		var s []byte
-		if count <= 4 {
-			s = entry[8 : 8+count]
-		} else if uint64(valOff)+uint64(count) <= uint64(len(t)) {
-			s = t[valOff : valOff+count]
-		}
-		return strings.TrimRight(string(s), "\x00 ")
-	}
-	var dateTime, original string
-	var exifIFD uint32
-	walk := func(off uint32, exif bool) {
-		if uint64(off)+2 > uint64(len(t)) {
-			return
-		}
-		n := int(bo.Uint16(t[off:]))
-		for k := 0; k < n && k < 512; k++ {
-			e := int(off) + 2 + 12*k
-			if e+12 > len(t) {
-				return
-			}
-			entry := t[e : e+12]
-			tag, typ, count, val := bo.Uint16(entry), bo.Uint16(entry[2:]), bo.Uint32(entry[4:]), bo.Uint32(entry[8:])
-			switch {
-			case !exif && tag == 0x0112 && typ == 3:
-				orientation = int(bo.Uint16(entry[8:]))
-			case !exif && tag == 0x0132:
-				dateTime = str(typ, count, val, entry)
-			case !exif && tag == 0x8769:
-				exifIFD = val
-			case exif && tag == 0x9003:
-				original = str(typ, count, val, entry)
-			}
-		}
-	}
-	walk(bo.Uint32(t[4:]), false)
-	if exifIFD != 0 {
-		walk(exifIFD, true)
-	}
-	if orientation < 1 || orientation > 8 {
-		orientation = 0
-	}
-	for _, s := range []string{original, dateTime} {
-		if tm, err := time.Parse("2006:01:02 15:04:05", s); err == nil {
-			return orientation, tm
-		}
-	}
-	return orientation, time.Time{}
+	info, _ := exif.JPEG(bytes.NewReader(b))
+	return info.Orientation, info.Taken
 }
 
 // mp4Duration walks the top-level boxes to moov, then moov's children to
