@@ -73,10 +73,12 @@ type Item struct {
 // Library is safe for concurrent use: Sync runs one at a time (Serve calls
 // it), queries run any time against the store.
 type Library struct {
-	st    store.Store
-	src   Source
-	log   *slog.Logger
-	every time.Duration
+	st       store.Store
+	src      Source
+	log      *slog.Logger
+	every    time.Duration
+	now      func() time.Time
+	onChange func()
 }
 
 // Options configure New.
@@ -86,6 +88,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Every is how often Serve looks for changes; 0 = 5 s.
 	Every time.Duration
+	// OnChange, if set, is called after a Sync of Serve changed the index
+	// (files written or torrents dropped), for live UIs. It must not block.
+	OnChange func()
+	// Now is the clock of continue-watching times; nil means time.Now.
+	Now func() time.Time
 }
 
 // New returns a library over the store.
@@ -99,7 +106,11 @@ func New(o Options) (*Library, error) {
 	if o.Every <= 0 {
 		o.Every = 5 * time.Second
 	}
-	return &Library{st: o.Store, src: o.Source, log: o.Logger.With("component", "library"), every: o.Every}, nil
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Library{st: o.Store, src: o.Source, log: o.Logger.With("component", "library"), every: o.Every,
+		now: o.Now, onChange: o.OnChange}, nil
 }
 
 // Serve keeps the index up to date until ctx ends.
@@ -107,8 +118,12 @@ func (l *Library) Serve(ctx context.Context) error {
 	t := time.NewTicker(l.every)
 	defer t.Stop()
 	for {
-		if _, err := l.Sync(ctx); err != nil && ctx.Err() == nil {
+		s, err := l.Sync(ctx)
+		if err != nil && ctx.Err() == nil {
 			l.log.Warn("library sync", "err", err)
+		}
+		if (s.Files > 0 || s.Removed > 0) && l.onChange != nil {
+			l.onChange()
 		}
 		select {
 		case <-ctx.Done():
@@ -185,6 +200,9 @@ func (l *Library) Sync(ctx context.Context) (Stats, error) {
 	}
 	for _, id := range gone {
 		if err := l.drop(id); err != nil {
+			return s, err
+		}
+		if err := l.dropProgress(id); err != nil {
 			return s, err
 		}
 		s.Removed++
