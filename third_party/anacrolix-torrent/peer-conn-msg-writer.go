@@ -84,6 +84,13 @@ func (cn *peerConnMsgWriter) run(keepAliveTimeout time.Duration) {
 		if cn.closed.IsSet() {
 			return
 		}
+		// Hearth patch: arm the condition before fillWriteBuffer looks at the connection's state.
+		// BroadcastCond keeps no broadcast made while no channel is armed, and fillWriteBuffer
+		// releases the client lock before this goroutine used to arm it, so a tickleWriter in
+		// between (a served peer request's data becoming ready, an update of our requests) was
+		// lost, and the writer slept until the keep-alive timer with data to send: both peers
+		// idle, each waiting for the other (download-limited transfers stalled under -race).
+		writeCond := cn.writeCond.Signaled()
 		cn.fillWriteBuffer()
 		keepAlive := cn.keepAlive()
 		cn.mu.Lock()
@@ -92,7 +99,6 @@ func (cn *peerConnMsgWriter) run(keepAliveTimeout time.Duration) {
 			torrent.Add("written keepalives", 1)
 		}
 		if cn.writeBuffer.Len() == 0 {
-			writeCond := cn.writeCond.Signaled()
 			cn.mu.Unlock()
 			select {
 			case <-cn.closed.Done():
