@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -39,10 +38,6 @@ const (
 	msgPiece      = 7
 	blockSize     = 16 << 10
 )
-
-// reliabilityFull reports whether the reliability suite runs its long form
-// (scripts/reliability.sh sets HEARTH_RELIABILITY=full).
-func reliabilityFull() bool { return os.Getenv("HEARTH_RELIABILITY") == "full" }
 
 // wireHandshake is the 68-byte BEP 3 handshake with no extension bits.
 func wireHandshake(ih [20]byte, peerID string) []byte {
@@ -353,11 +348,11 @@ func TestReliabilityHostilePeers(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		if len(report) > 0 {
-			reportHostile(t, "hostile-peers", "## Hostile peers\n\n"+strings.Join(report, "\n")+"\n")
+			enginetest.Report(t, "20-hostile-peers", "## Hostile peers\n\n"+strings.Join(report, "\n")+"\n")
 		}
 	})
 	size := int64(2 * mib)
-	if reliabilityFull() {
+	if enginetest.Full() {
 		size = 16 * mib
 	}
 	// 5 pieces more than a multiple of 8: the bitfield has spare bits.
@@ -460,7 +455,7 @@ func TestReliabilityHostilePeers(t *testing.T) {
 		stop := heapPeak()
 
 		nreq := 20_000
-		if reliabilityFull() {
+		if enginetest.Full() {
 			nreq = 500_000
 		}
 		w := dialWire(t, seeder.PeerAddr(), ih, "-XX0001-flooder00001")
@@ -684,7 +679,7 @@ func TestReliabilityHostilePeers(t *testing.T) {
 		line := fmt.Sprintf("- **Slowloris**: %d connections silent or dripping before the handshake (all %d closed within the 4 s handshake timeout + slack), "+
 			"%d handshaked and silent (%d still open with %d slots), one dripping a message a byte per 2 s; an honest leecher completed %d MiB past them in %.1f s.",
 			len(pre), preClosed, len(idle), open, slots, size/mib, took.Seconds())
-		if reliabilityFull() {
+		if enginetest.Full() {
 			// The long form waits for the 150 s read deadline.
 			startIdle := time.Now()
 			for _, w := range idle {
@@ -816,10 +811,4 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// reportHostile writes a report fragment (enginetest.Report once it lands).
-func reportHostile(t *testing.T, name, md string) {
-	t.Helper()
-	t.Logf("report %s:\n%s", name, md)
 }
