@@ -1,0 +1,296 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/enginetest"
+	"github.com/hearth-media/hearth/web/internal/browsertest"
+)
+
+// phoneAPI sends a JSON request from the test (as a trusted loopback
+// caller) and decodes the answer into out; it returns the status.
+func phoneAPI(t *testing.T, method, url string, in, out any) int {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, url, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func clip(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "internal", "browsertest", "testdata", "clip.webm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func jpegBytes(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for y := 0; y < 48; y++ {
+		for x := 0; x < 64; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 4), uint8(y * 5), 120, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// evalNum evaluates js (a number) on the page.
+func evalNum(t *testing.T, p *browsertest.Page, js string) float64 {
+	t.Helper()
+	var f float64
+	p.Eval(t, js, &f)
+	return f
+}
+
+// TestPhoneFlow: a phone logs in with the password, adds a magnet of a
+// torrent seeded by a second engine, sees its progress reach 100 %,
+// pauses and resumes it, opens its details and skips a file.
+func TestPhoneFlow(t *testing.T) {
+	h := startHearth(t, hearthOptions{Password: testPassword})
+	c := makeContent(t, "Holiday", 16<<10, map[string][]byte{
+		"a.bin": randomBytes(300 << 10), "b.bin": randomBytes(200 << 10),
+	})
+	magnet := seed(t, c, 0)
+
+	b := browsertest.Start(t)
+	p := b.NewPage(t, browsertest.Phone)
+	p.Navigate(t, h.URL+"/")
+	p.WaitFor(t, `document.querySelector("#pair-pass") !== null`)
+	p.Screenshot(t, "login")
+	checkPage(t, p, "login")
+	p.Click(t, "#pair-pass")
+	p.Type(t, "wrong password")
+	p.Click(t, "#pair-login")
+	p.WaitFor(t, `document.querySelector(".pair-msg").textContent.includes("Wrong")`)
+	p.ClearErrors() // the refused login is a 401 in the console
+	p.Eval(t, `document.querySelector("#pair-pass").value = ""`, nil)
+	p.Click(t, "#pair-pass")
+	p.Type(t, testPassword)
+	p.Click(t, "#pair-login")
+	p.WaitFor(t, `document.querySelector("#tab-torrents") !== null && !document.querySelector("#tabs").hidden`)
+
+	p.Click(t, "#tab-add")
+	p.WaitFor(t, `document.activeElement && document.activeElement.id === "add-link"`)
+	p.Type(t, magnet)
+	p.Click(t, "#add-submit")
+	p.WaitFor(t, `location.hash === "#torrents" && document.querySelector(".torrent .name") !== null`)
+	var name string
+	p.Eval(t, `document.querySelector(".torrent .name").textContent`, &name)
+	if name != "Holiday" {
+		t.Errorf("torrent row name = %q, want Holiday", name)
+	}
+	p.WaitFor(t, `document.querySelector(".torrent [role=progressbar]").getAttribute("aria-valuenow") === "100"`)
+	p.Screenshot(t, "downloaded")
+
+	p.Click(t, ".torrent .toggle")
+	p.WaitFor(t, `document.querySelector(".torrent .st").textContent === "Paused"`)
+	var label string
+	p.Eval(t, `document.querySelector(".torrent .toggle").getAttribute("aria-label")`, &label)
+	if label != "Resume Holiday" {
+		t.Errorf("paused torrent's button = %q, want Resume Holiday", label)
+	}
+	ref := c.InfoHash
+	if tt, err := h.Engine.Get(ref); err != nil || tt.State != engine.StateStopped {
+		t.Errorf("engine state after Pause = %v (err %v), want stopped", tt.State, err)
+	}
+	p.Click(t, ".torrent .toggle")
+	p.WaitFor(t, `document.querySelector(".torrent .st").textContent === "Seeding"`)
+
+	p.Click(t, ".torrent > a")
+	p.WaitFor(t, `document.querySelectorAll("#d-files input.want").length === 2`)
+	var files []string
+	p.Eval(t, `[...document.querySelectorAll("#d-files .fname")].map(e => e.textContent)`, &files)
+	if strings.Join(files, ",") != "a.bin,b.bin" {
+		t.Errorf("files = %q, want a.bin, b.bin", files)
+	}
+	p.Screenshot(t, "details")
+	checkPage(t, p, "details")
+	p.Click(t, "#f-1")
+	enginetest.WaitFor(t, h.Engine, ref, 10*time.Second, "file 1 not wanted", func(tt engine.Torrent) bool {
+		full, err := h.Engine.Get(ref)
+		return err == nil && len(full.Files) == 2 && !full.Files[1].Wanted && full.Files[0].Wanted
+	})
+	p.WaitFor(t, `document.querySelector("#f-1").checked === false && document.querySelector("#d-files li:nth-child(2) .fmeta").textContent.includes("skipped")`)
+}
+
+// TestPhonePlaysWhileDownloading: the player plays a video whose download
+// is still running (the seeder uploads at 25 kB/s: the 556 KB clip takes
+// over 20 s).
+func TestPhonePlaysWhileDownloading(t *testing.T) {
+	h := startHearth(t, hearthOptions{})
+	c := makeContent(t, "Clip", 16<<10, map[string][]byte{"clip.webm": clip(t)})
+	magnet := seed(t, c, 25)
+	got, _, err := h.Engine.Add(context.Background(), engine.AddRequest{Magnet: magnet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enginetest.WaitFor(t, h.Engine, fmt.Sprint(got.ID), 20*time.Second, "metadata", func(tt engine.Torrent) bool { return tt.HasMetadata })
+
+	b := browsertest.Start(t)
+	p := b.NewPage(t, browsertest.Phone)
+	p.Navigate(t, fmt.Sprintf("%s/#torrent/%d", h.URL, got.ID))
+	p.WaitFor(t, `document.querySelector('#d-files a[aria-label="Play clip.webm"]') !== null`)
+	p.Click(t, `#d-files a[aria-label="Play clip.webm"]`) // a tap: the page may play sound
+	p.WaitFor(t, `document.querySelector("#player") !== null`)
+	p.WaitFor(t, `document.querySelector("#player").currentTime > 1`)
+	tt, err := h.Engine.Get(fmt.Sprint(got.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tt.Progress >= 1 {
+		t.Errorf("torrent progress = %v when the video reached 1 s, want < 1 (the test must play while downloading)", tt.Progress)
+	}
+	var info string
+	p.Eval(t, `document.querySelector("#p-info").textContent`, &info)
+	t.Logf("video at %.1f s with the torrent at %.1f %%; %s", evalNum(t, p, `document.querySelector("#player").currentTime`), tt.Progress*100, info)
+	p.Screenshot(t, "playing")
+}
+
+// TestPhoneScreens opens every screen at phone and desktop sizes with data
+// on it: screenshots, accessible names, no page errors.
+func TestPhoneScreens(t *testing.T) {
+	h := startHearth(t, hearthOptions{})
+	c := makeContent(t, "Trip", 16<<10, map[string][]byte{
+		"clip.webm": clip(t), "beach.jpg": jpegBytes(t), "notes.pdf": randomBytes(3000),
+	})
+	got, _, err := h.Engine.Add(context.Background(), engine.AddRequest{Metainfo: c.Metainfo, Dir: c.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enginetest.WaitFor(t, h.Engine, fmt.Sprint(got.ID), 20*time.Second, "seeding", enginetest.Complete)
+	if _, err := h.Library.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Files in torrent order: beach.jpg 0, clip.webm 1, notes.pdf 2.
+	if code := phoneAPI(t, "POST", h.URL+"/api/v1/channels", map[string]string{"name": "Family photos"}, nil); code != 201 {
+		t.Fatalf("create channel = %d", code)
+	}
+	if code := phoneAPI(t, "POST", h.URL+"/api/v1/shares", map[string]any{"torrentId": got.ID, "label": "Trip for Grandma", "expiresIn": "7d"}, nil); code != 201 {
+		t.Fatalf("create share = %d", code)
+	}
+	var ticket struct{ ID string }
+	if code := phoneAPI(t, "POST", h.URL+"/api/v1/pair", map[string]string{"name": "Living room TV"}, &ticket); code/100 != 2 {
+		t.Fatalf("pair request = %d", code)
+	}
+
+	screens := []struct{ name, hash, ready string }{
+		{"torrents", "#torrents", `document.querySelector(".torrent .name")?.textContent === "Trip"`},
+		{"details", fmt.Sprintf("#torrent/%d", got.ID), `document.querySelectorAll("#d-files input.want").length === 3`},
+		{"add", "#add", `document.querySelector("#add-link") !== null`},
+		{"library-video", "#library/video", `document.querySelector("#lib-items .name")?.textContent === "clip.webm"`},
+		{"library-photo", "#library/photo", `document.querySelector("#lib-items img, #lib-items .ph") !== null`},
+		{"photo", fmt.Sprintf("#photo/%d/0", got.ID), `document.querySelector(".viewer img")?.complete === true`},
+		{"player", fmt.Sprintf("#play/%d/1", got.ID), `document.querySelector("#player")?.readyState >= 1`},
+		{"channels", "#channels", `document.querySelector("#ch-mine .name")?.textContent === "Family photos"`},
+		{"shares", "#shares", `document.querySelector("#sh-list .name")?.textContent === "Trip for Grandma"`},
+		{"settings", "#settings", `document.querySelector("#set-save") !== null && document.querySelector("#set-pairs .name")?.textContent === "Living room TV" && document.querySelector("#set-about dd") !== null`},
+	}
+	b := browsertest.Start(t)
+	for _, vp := range []struct {
+		name string
+		vp   browsertest.Viewport
+	}{{"phone", browsertest.Phone}, {"desktop", browsertest.Desktop}} {
+		p := b.NewPage(t, vp.vp)
+		p.Navigate(t, h.URL+"/")
+		p.WaitFor(t, `document.querySelector("#tab-torrents") !== null`)
+		for _, s := range screens {
+			p.Eval(t, fmt.Sprintf(`location.hash = %q`, s.hash), nil)
+			p.WaitFor(t, s.ready)
+			p.Screenshot(t, vp.name+"-"+s.name)
+			checkPage(t, p, vp.name+" "+s.name)
+		}
+	}
+}
+
+// TestPhoneFileNameIsText: HTML in a torrent's and a file's name shows as
+// text; nothing of it runs or becomes an element.
+func TestPhoneFileNameIsText(t *testing.T) {
+	h := startHearth(t, hearthOptions{})
+	const evil = `<img src=x onerror=alert(1)>.txt`
+	c := makeContent(t, "<b onclick=alert(2)>bold", 16<<10, map[string][]byte{evil: []byte("hello")})
+	got, _, err := h.Engine.Add(context.Background(), engine.AddRequest{Metainfo: c.Metainfo, Dir: c.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enginetest.WaitFor(t, h.Engine, fmt.Sprint(got.ID), 20*time.Second, "seeding", enginetest.Complete)
+
+	b := browsertest.Start(t)
+	p := b.NewPage(t, browsertest.Phone)
+	p.Navigate(t, h.URL+"/")
+	p.Eval(t, `window.alerted = false; window.alert = () => { window.alerted = true; }`, nil)
+	p.WaitFor(t, `document.querySelector(".torrent .name") !== null`)
+	var name string
+	p.Eval(t, `document.querySelector(".torrent .name").textContent`, &name)
+	if name != "<b onclick=alert(2)>bold" {
+		t.Errorf("torrent name shown = %q, want the literal <b onclick=alert(2)>bold", name)
+	}
+	p.Click(t, ".torrent > a")
+	p.WaitFor(t, `document.querySelector("#d-files .fname") !== null`)
+	var shown string
+	p.Eval(t, `document.querySelector("#d-files .fname").textContent`, &shown)
+	if shown != evil {
+		t.Errorf("file name shown = %q, want %q", shown, evil)
+	}
+	var n int
+	p.Eval(t, `document.querySelectorAll("main img, main b").length`, &n)
+	if n != 0 {
+		t.Errorf("%d <img>/<b> elements made from names, want 0", n)
+	}
+	time.Sleep(200 * time.Millisecond) // an onerror would have fired by now
+	var alerted bool
+	p.Eval(t, `window.alerted`, &alerted)
+	if alerted {
+		t.Error("alert() ran: a name was parsed as HTML")
+	}
+	p.Screenshot(t, "names")
+	checkPage(t, p, "names")
+}
