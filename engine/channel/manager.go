@@ -121,6 +121,14 @@ type Options struct {
 	// read of Held. It must not block; it is called without the manager's
 	// locks, so it may call Held.
 	OnChange func()
+	// WebSeeds, if set, returns BEP 19 web seed URLs (url-list bases)
+	// for the torrent of version seq of the channel with this public key
+	// (64 hex digits), on the publishing device and on subscribers alike.
+	// They go into the .torrent the manager gives the engine, which then
+	// downloads from them besides peers (the daemon points it at the web
+	// seeds of a share of the channel). Called without the manager's
+	// locks; it must not block.
+	WebSeeds func(publicKey string, seq int64) []string
 }
 
 // Manager publishes and follows channels. It is safe for concurrent use;

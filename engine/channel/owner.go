@@ -501,7 +501,8 @@ func (m *Manager) Publish(ctx context.Context, name string) (Channel, error) {
 		_, err := m.o.Engine.Get(strconv.FormatInt(r.TorrentID, 10))
 		if errors.Is(err, engine.ErrNotFound) {
 			// Removed from the engine behind the channel's back: seed it again.
-			t, _, err := m.o.Engine.Add(ctx, engine.AddRequest{Metainfo: torrentFile(v.InfoBytes), Dir: dir, Name: name, VerifiedPieces: all, InPlace: true})
+			pub, _ := ownKeys(r)
+			t, _, err := m.o.Engine.Add(ctx, engine.AddRequest{Metainfo: torrentFile(v.InfoBytes, m.webSeeds(pub, r.Seq)), Dir: dir, Name: name, VerifiedPieces: all, InPlace: true})
 			if err != nil {
 				return Channel{}, fmt.Errorf("seed version %d again: %w", r.Seq, err)
 			}
@@ -532,7 +533,7 @@ func (m *Manager) Publish(ctx context.Context, name string) (Channel, error) {
 		return Channel{}, fmt.Errorf("sign version: %w", err)
 	}
 	t, _, err := m.o.Engine.Add(ctx, engine.AddRequest{
-		Metainfo: torrentFile(v.InfoBytes), Dir: dir, Name: name, VerifiedPieces: all, InPlace: true,
+		Metainfo: torrentFile(v.InfoBytes, m.webSeeds(pub, seq)), Dir: dir, Name: name, VerifiedPieces: all, InPlace: true,
 	})
 	if err != nil {
 		return Channel{}, fmt.Errorf("seed version %d: %w", seq, err)
@@ -568,12 +569,30 @@ func (m *Manager) seedForever(id int64) {
 	}
 }
 
-// torrentFile wraps an info dictionary in a .torrent file.
-func torrentFile(info []byte) []byte {
+// torrentFile wraps an info dictionary in a .torrent file, with the web
+// seeds as url-list (BEP 19) when there are any.
+func torrentFile(info []byte, webSeeds []string) []byte {
 	b := make([]byte, 0, len(info)+8)
 	b = append(b, "d4:info"...)
 	b = append(b, info...)
+	if len(webSeeds) > 0 {
+		b = append(b, "8:url-listl"...)
+		for _, u := range webSeeds {
+			b = strconv.AppendInt(b, int64(len(u)), 10)
+			b = append(b, ':')
+			b = append(b, u...)
+		}
+		b = append(b, 'e')
+	}
 	return append(b, 'e')
+}
+
+// webSeeds asks Options.WebSeeds for a version's web seeds.
+func (m *Manager) webSeeds(pub [32]byte, seq int64) []string {
+	if m.o.WebSeeds == nil {
+		return nil
+	}
+	return m.o.WebSeeds(hex.EncodeToString(pub[:]), seq)
 }
 
 // hashFiles returns the files' hashes for piece length pl, from the cache

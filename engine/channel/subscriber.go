@@ -903,7 +903,7 @@ func (m *Manager) install(ctx context.Context, id string, r *subRec, peers []str
 	// In place: the files live in the subscription's folder, where the
 	// next version reuses them, never in the incomplete folder.
 	t, _, err := m.o.Engine.Add(ctx, engine.AddRequest{
-		Metainfo: torrentFile(b), Dir: r.Dir, Name: r.Name, VerifiedPieces: verified, Peers: peers, InPlace: true,
+		Metainfo: torrentFile(b, m.webSeeds(r.PublicKey, seq)), Dir: r.Dir, Name: r.Name, VerifiedPieces: verified, Peers: peers, InPlace: true,
 	})
 	if err != nil {
 		return fmt.Errorf("add version %d: %w", seq, err)
