@@ -259,17 +259,9 @@ func (b *addBody) setField(name string, vs []string, again bool) error {
 // parseIndexList parses "0,2,5" into file indices; "" is an empty
 // selection (no file wanted).
 func parseIndexList(s string) ([]int, error) {
-	out := []int{}
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		i, err := strconv.Atoi(f)
-		if err != nil || i < 0 {
-			return nil, errorf(http.StatusBadRequest, "files: %q is not a file index (want numbers like 0,2,5)", f)
-		}
-		out = append(out, i)
+	out, err := engine.ParseFileIndexes(s)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "files: %v", err)
 	}
 	return out, nil
 }

@@ -221,19 +221,11 @@ func classifyAdd(arg string, isFile func(string) bool) (string, error) {
 	return "", usageErrorf("%q is not a .torrent file, magnet link, http(s) URL or infohash", arg)
 }
 
-// parseIndexes parses "0,2,5".
+// parseIndexes parses "0,2,5"; the command line needs at least one.
 func parseIndexes(s string) ([]int, error) {
-	out := []int{}
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		i, err := strconv.Atoi(f)
-		if err != nil || i < 0 {
-			return nil, fmt.Errorf("%q is not a file index (want numbers like 0,2,5)", f)
-		}
-		out = append(out, i)
+	out, err := engine.ParseFileIndexes(s)
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no file index given")
