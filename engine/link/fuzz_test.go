@@ -1,12 +1,16 @@
 package link
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
 )
 
@@ -241,4 +245,126 @@ func FuzzInfoFields(f *testing.F) {
 		checkInvariants(t, tor)
 		checkReencoded(t, tor)
 	})
+}
+
+// FuzzBencode runs anacrolix's bencode decoder (the copy in third_party,
+// which every torrent, magnet metadata and DHT message goes through) on
+// any bytes. Whatever decodes must encode again, and the encoding must be
+// canonical: decoding it gives the same value and encoding that gives the
+// same bytes. A canonical input must come back byte for byte.
+func FuzzBencode(f *testing.F) {
+	for _, s := range []string{
+		"i0e", "i-42e", "4:spam", "0:", "le", "de",
+		"l4:spami42ee", "d3:cow3:moo4:spam4:eggse", "d4:spaml1:a1:bee",
+		"d1:ad1:bd1:cli1ei2eeeee",
+		"d1:rd2:id20:aaaaaaaaaaaaaaaaaaaa5:token8:abcdefgh5:nodes26:bbbbbbbbbbbbbbbbbbbbccccddee1:t2:aa1:y1:re",
+		"d8:msg_typei1e5:piecei0e10:total_sizei3ee",
+		"d2:ih20:aaaaaaaaaaaaaaaaaaaae",
+		"i-0e", "i03e", "d1:b0:1:a0:e", "4:abc", "i9223372036854775808e", "l" + strings.Repeat("l", 200) + strings.Repeat("e", 201),
+	} {
+		f.Add([]byte(s))
+	}
+	for _, name := range []string{"mktorrent-single.torrent", "transmission-multi.torrent"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var v any
+		if err := bencode.Unmarshal(b, &v); err != nil {
+			return
+		}
+		enc, err := bencode.Marshal(v)
+		if err != nil {
+			t.Fatalf("decoded %q to %#v, which does not encode: %v", b, v, err)
+		}
+		var v2 any
+		if err := bencode.Unmarshal(enc, &v2); err != nil {
+			t.Fatalf("encoding %q of a decoded value does not decode: %v", enc, err)
+		}
+		if !reflect.DeepEqual(v, v2) {
+			t.Fatalf("%q: decoded %#v, after a round trip %#v", b, v, v2)
+		}
+		enc2, err := bencode.Marshal(v2)
+		if err != nil || !bytes.Equal(enc, enc2) {
+			t.Fatalf("encoding is not stable: %q then %q (%v)", enc, enc2, err)
+		}
+		if canonicalBencode(b) && !bytes.Equal(enc, b) {
+			t.Fatalf("canonical input %q encodes back as %q", b, enc)
+		}
+	})
+}
+
+// canonicalBencode reports whether b is one bencoded value in canonical
+// form: integers without leading zeros or "-0", dictionary keys sorted
+// and unique, nothing after the value. Nesting is limited to 1000 deep.
+func canonicalBencode(b []byte) bool {
+	rest, ok := canonicalValue(b, 0)
+	return ok && len(rest) == 0
+}
+
+func canonicalValue(b []byte, depth int) ([]byte, bool) {
+	if len(b) == 0 || depth > 1000 {
+		return nil, false
+	}
+	switch c := b[0]; {
+	case c == 'i':
+		end := bytes.IndexByte(b, 'e')
+		if end < 0 {
+			return nil, false
+		}
+		s := string(b[1:end])
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || strconv.FormatInt(n, 10) != s {
+			return nil, false
+		}
+		return b[end+1:], true
+	case c >= '0' && c <= '9':
+		_, rest, ok := canonicalString(b)
+		return rest, ok
+	case c == 'l':
+		b = b[1:]
+		for len(b) > 0 && b[0] != 'e' {
+			var ok bool
+			if b, ok = canonicalValue(b, depth+1); !ok {
+				return nil, false
+			}
+		}
+		if len(b) == 0 {
+			return nil, false
+		}
+		return b[1:], true
+	case c == 'd':
+		b = b[1:]
+		var last []byte
+		first := true
+		for len(b) > 0 && b[0] != 'e' {
+			k, rest, ok := canonicalString(b)
+			if !ok || (!first && bytes.Compare(last, k) >= 0) {
+				return nil, false
+			}
+			last, first = k, false
+			if b, ok = canonicalValue(rest, depth+1); !ok {
+				return nil, false
+			}
+		}
+		if len(b) == 0 {
+			return nil, false
+		}
+		return b[1:], true
+	}
+	return nil, false
+}
+
+func canonicalString(b []byte) (s, rest []byte, ok bool) {
+	colon := bytes.IndexByte(b, ':')
+	if colon < 1 {
+		return nil, nil, false
+	}
+	ls := string(b[:colon])
+	n, err := strconv.Atoi(ls)
+	if err != nil || n < 0 || strconv.Itoa(n) != ls || n > len(b)-colon-1 {
+		return nil, nil, false
+	}
+	return b[colon+1 : colon+1+n], b[colon+1+n:], true
 }

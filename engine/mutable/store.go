@@ -105,6 +105,12 @@ func (s *Store) put(i *bep44.Item) error {
 	if len(bv) > MaxValueSize {
 		return bep44.ErrValueFieldTooBig
 	}
+	// A put from the network arrives decoded, but a bencode.Bytes value
+	// from any other caller could be anything, and a node must not serve
+	// a value that breaks the bencoding of its replies (FuzzStorePut).
+	if wellFormed(bv) != nil {
+		return errBadValue
+	}
 	mutable := i.IsMutable()
 	var target bep44.Target
 	if mutable {
