@@ -193,6 +193,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case sub == "":
 		h.page(w, r, s, c)
+	case sub == "icon.png":
+		h.icon(w, r)
 	case sub == "all.zip":
 		h.zip(w, r, s, c)
 	case sub == "invite.hearth" && c.IsChannel:

@@ -71,6 +71,7 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!doctype 
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="{{.Base}}/icon.png">
 <title>{{.Title}}</title>
 <style nonce="{{.Nonce}}">` + style + `</style></head>
 <body><main>
