@@ -10,6 +10,7 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/link"
+	"github.com/hearth-media/hearth/engine/thumb"
 	"github.com/hearth-media/hearth/web/access"
 )
 
@@ -115,6 +117,14 @@ type Options struct {
 	// makes it to call its Notify. Nil: the handler makes its own over
 	// Engine, which sends torrents and stats only.
 	Events *Events
+	// Thumbs makes the library's photo thumbnails (GET
+	// /api/v1/library/thumb/…): serve passes the share pages' maker, so
+	// both share one cache and one decode limit. Nil: that endpoint 404s.
+	Thumbs *thumb.Maker
+	// StreamKey signs stream links (stream_url.go); serve keeps it in the
+	// store (StreamKey) so links survive a restart. Empty: a key for this
+	// process only.
+	StreamKey []byte
 	// ShareMail, when set, sends the messages of POST
 	// /api/v1/shares/{id}/email through the daemon's mail server; without
 	// it that endpoint answers 501.
@@ -148,6 +158,8 @@ type api struct {
 	sharePages    http.Handler
 	shareMail     ShareMailer
 	events        *Events
+	thumbs        *thumb.Maker
+	streamKey     []byte
 }
 
 // NewHandler returns the API handler. It answers /api/v1/… and 404s
@@ -175,6 +187,12 @@ func NewHandler(opts Options) http.Handler {
 		sharePages:    opts.SharePages,
 		shareMail:     opts.ShareMail,
 		events:        opts.Events,
+		thumbs:        opts.Thumbs,
+		streamKey:     opts.StreamKey,
+	}
+	if len(a.streamKey) == 0 {
+		a.streamKey = make([]byte, 32)
+		rand.Read(a.streamKey)
 	}
 	if a.events == nil {
 		a.events = NewEvents(EventsOptions{Source: opts.Engine, Logger: log})

@@ -29,7 +29,8 @@ import (
 //     the channels' LAN item lookup (GET /lan/v1/items/{64 hex digits},
 //     package web/lan), the LAN torrent question (POST /lan/v1/peers)
 //     and share pages (GET /s/…, package web/sharepage, when served)
-//     pass without credentials.
+//     pass without credentials, and so does a stream with a valid signed
+//     link (stream_url.go; a wrong or expired one → 403).
 
 // authRealm is the realm of the Basic challenge; remotes show it.
 const authRealm = `Basic realm="Hearth", charset="UTF-8"`
@@ -192,6 +193,16 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		if publicEndpoint(r) || (a.sharePages != nil && sharePage(r)) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if signed, valid, why := a.streamLink(r); signed {
+			// A signed stream link (stream_url.go) is its own key, for
+			// players that cannot log in; it opens that one file only.
+			if !valid {
+				writeError(w, r, a.log, errorf(http.StatusForbidden, "%s", why))
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
