@@ -1,0 +1,398 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/enginetest"
+	"github.com/hearth-media/hearth/engine/library"
+	"github.com/hearth-media/hearth/engine/thumb"
+	"github.com/hearth-media/hearth/web"
+	"github.com/hearth-media/hearth/web/internal/browsertest"
+)
+
+// tvSite is a daemon (startHearth) with content for the TV app: a
+// finished torrent with a video and a song, an owned channel of three
+// photos, and a torrent that downloads forever (no peers).
+type tvSite struct {
+	*hearth
+	Incoming engine.Torrent // the downloading torrent
+}
+
+func startTVSite(t *testing.T, o hearthOptions) *tvSite {
+	t.Helper()
+	ctx := context.Background()
+	thumbs, err := thumb.New(thumb.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tweak := o.Tweak
+	o.Tweak = func(wo *web.Options) {
+		wo.Thumbs = thumbs
+		if tweak != nil {
+			tweak(wo)
+		}
+	}
+	h := startHearth(t, o)
+	e := h.Engine
+
+	clip, err := os.ReadFile(filepath.Join("..", "internal", "browsertest", "testdata", "clip.webm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	movies := makeContent(t, "Movies", 32<<10, map[string][]byte{
+		"clip.webm": clip,
+		"song.mp3":  bytes.Repeat([]byte{0xAA}, 20000), // an extension is enough to be music
+	})
+	mt, _, err := e.Add(ctx, engine.AddRequest{Metainfo: movies.Metainfo, Dir: movies.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	photos := t.TempDir()
+	var paths []string
+	for i, c := range []color.RGBA{{200, 40, 40, 255}, {40, 160, 60, 255}, {40, 80, 200, 255}} {
+		p := filepath.Join(photos, fmt.Sprintf("photo%d.jpg", i+1))
+		if err := os.WriteFile(p, jpegOf(t, c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	if _, err := h.Channels.Create("Family photos", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Channels.AddItems("Family photos", paths); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := h.Channels.Publish(ctx, "Family photos")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A torrent whose data are nowhere: it stays downloading.
+	in := makeContent(t, "Incoming", 32<<10, map[string][]byte{"big.bin": bytes.Repeat([]byte{1}, 1<<20)})
+	it, _, err := e.Add(ctx, engine.AddRequest{Metainfo: in.Metainfo, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enginetest.WaitFor(t, e, fmt.Sprint(mt.ID), 30*time.Second, "movies verified", enginetest.Complete)
+	enginetest.WaitFor(t, e, fmt.Sprint(ch.TorrentID), 30*time.Second, "channel torrent verified", enginetest.Complete)
+
+	// The library indexes in the background (every 5 s).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		page, err := h.Library.Find(library.Query{Limit: 100})
+		if err == nil && len(page.Items) >= 6 && allProbed(page.Items) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("library after 30 s: %+v, %v; want 6 probed items", page.Items, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return &tvSite{hearth: h, Incoming: it}
+}
+
+func allProbed(items []library.Item) bool {
+	for _, it := range items {
+		if it.Complete && !it.Probed {
+			return false
+		}
+	}
+	return true
+}
+
+// jpegOf is a 640×480 photo of one colour with a lighter band.
+func jpegOf(t *testing.T, c color.RGBA) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for y := 0; y < 480; y++ {
+		for x := 0; x < 640; x++ {
+			px := c
+			if y > 200 && y < 280 {
+				px = color.RGBA{c.R/2 + 120, c.G/2 + 120, c.B/2 + 120, 255}
+			}
+			img.SetRGBA(x, y, px)
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// apiJSON sends a request to the daemon and decodes the JSON answer.
+func apiJSON(t *testing.T, method, url string, in, out any) int {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, url, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// focusJS describes the focused element: its accessible label, whether it
+// is on screen and on top (not clipped or covered), and whether a focus
+// ring is drawn.
+const focusJS = `(() => {
+  const a = document.activeElement;
+  if (!a || a === document.body) return {label: "", screen: ""};
+  const r = a.getBoundingClientRect(), cs = getComputedStyle(a);
+  const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+  const top = document.elementFromPoint(cx, cy);
+  const scr = a.closest(".scr");
+  return {
+    label: a.getAttribute("aria-label") || a.textContent.trim(),
+    screen: scr ? scr.id : "",
+    onScreen: r.width > 0 && r.height > 0 && r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight,
+    onTop: !!top && (top === a || a.contains(top)),
+    ring: (cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) > 0) || (cs.boxShadow !== "none" && cs.boxShadow !== ""),
+  };
+})()`
+
+type focusInfo struct {
+	Label    string `json:"label"`
+	Screen   string `json:"screen"`
+	OnScreen bool   `json:"onScreen"`
+	OnTop    bool   `json:"onTop"`
+	Ring     bool   `json:"ring"`
+}
+
+// expectFocus waits until the focused control's label starts with want on
+// screen scr, then checks that it is visible with a focus ring.
+func expectFocus(t *testing.T, p *browsertest.Page, scr, want string) {
+	t.Helper()
+	var f focusInfo
+	deadline := time.Now().Add(browsertest.Timeout)
+	for {
+		p.Eval(t, focusJS, &f)
+		if f.Screen == scr && strings.HasPrefix(f.Label, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("focus = %q on screen %q, want %q on %q", f.Label, f.Screen, want, scr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !f.OnScreen || !f.OnTop {
+		t.Errorf("focused %q: on screen %v, on top %v; want both", f.Label, f.OnScreen, f.OnTop)
+	}
+	if !f.Ring {
+		t.Errorf("focused %q has no visible focus ring (outline and box-shadow empty)", f.Label)
+	}
+}
+
+// press presses keys in order, then expects the focus.
+func press(t *testing.T, p *browsertest.Page, scr, want string, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		p.Key(t, k)
+	}
+	expectFocus(t, p, scr, want)
+}
+
+func torrentState(t *testing.T, base string, id int64) string {
+	t.Helper()
+	var tt engine.Torrent
+	if code := apiJSON(t, "GET", fmt.Sprintf("%s/api/v1/torrents/%d", base, id), nil, &tt); code != 200 {
+		t.Fatalf("GET torrent %d = %d", id, code)
+	}
+	return string(tt.State)
+}
+
+// TestTVKeyboardWalk drives the TV app with the remote's keys only (arrows,
+// Enter, Back) through every screen and action, at 720p and 1080p.
+func TestTVKeyboardWalk(t *testing.T) {
+	b := browsertest.Start(t)
+	for _, vp := range []struct {
+		name string
+		vp   browsertest.Viewport
+	}{{"720p", browsertest.TV720}, {"1080p", browsertest.TV1080}} {
+		t.Run(vp.name, func(t *testing.T) {
+			site := startTVSite(t, hearthOptions{})
+			p := b.NewPage(t, vp.vp)
+			shot := func(name string) { p.Screenshot(t, vp.name+"-"+name) }
+			p.Navigate(t, site.URL+"/tv")
+			expectFocus(t, p, "home", "Videos")
+			p.WaitFor(t, `document.querySelectorAll("#r-downloads .card").length > 0`)
+			var px float64
+			p.Eval(t, `parseFloat(getComputedStyle(document.querySelector("#home .t")).fontSize)`, &px)
+			if least := float64(vp.vp.Height) / 30 * 0.99; px < least {
+				t.Errorf("card title font = %.1f px, want at least %.1f", px, least)
+			}
+			shot("home")
+
+			// Home rows: Down through every row; Up comes back to the
+			// column last used in a row.
+			press(t, p, "home", "Channel Family photos", "ArrowDown")
+			press(t, p, "home", "Play clip.webm", "ArrowDown")
+			press(t, p, "home", "Play song.mp3", "ArrowDown")
+			press(t, p, "home", "Show photo", "ArrowDown")
+			press(t, p, "home", "Show photo", "ArrowRight")
+			var second string
+			p.Eval(t, `document.activeElement.getAttribute("aria-label")`, &second)
+			press(t, p, "home", "Download Incoming", "ArrowDown")
+			press(t, p, "home", second, "ArrowUp")
+			press(t, p, "home", "Play clip.webm", "ArrowUp", "ArrowUp")
+
+			// Player: Enter plays; Right seeks 10 s; MediaPlayPause pauses;
+			// Left seeks back; Back leaves, to the card that opened it.
+			press(t, p, "player", "Position", "Enter")
+			p.WaitFor(t, `!document.getElementById("video").paused && document.getElementById("video").currentTime > 0.3`)
+			shot("player")
+			now := func() float64 {
+				var s float64
+				p.Eval(t, `document.getElementById("video").currentTime`, &s)
+				return s
+			}
+			before := now()
+			press(t, p, "player", "Position", "ArrowRight")
+			if after := now(); after < before+9 {
+				t.Errorf("after ArrowRight currentTime = %.1f, want ≥ %.1f + 9", after, before)
+			}
+			press(t, p, "player", "Position", "MediaPlayPause")
+			p.WaitFor(t, `document.getElementById("video").paused && document.getElementById("player").dataset.state === "paused"`)
+			press(t, p, "player", "Position", "ArrowRight")
+			before = now()
+			press(t, p, "player", "Position", "ArrowLeft")
+			left := now()
+			if left > before-9 {
+				t.Errorf("after ArrowLeft currentTime = %.1f, want ≤ %.1f - 9", left, before)
+			}
+			press(t, p, "home", "Play clip.webm", "Escape")
+
+			// Leaving saved the position: Continue watching has it, and
+			// starts there.
+			var cont struct {
+				Items []struct {
+					Name     string  `json:"name"`
+					Position float64 `json:"position"`
+				} `json:"items"`
+			}
+			if code := apiJSON(t, "GET", site.URL+"/api/v1/library/continue", nil, &cont); code != 200 || len(cont.Items) != 1 ||
+				cont.Items[0].Name != "clip.webm" || cont.Items[0].Position < left-1.5 || cont.Items[0].Position > left+0.5 {
+				t.Errorf("continue = %d %+v, want clip.webm at %.1f s", code, cont.Items, left)
+			}
+			p.WaitFor(t, `document.querySelector("#r-continue .card") !== null`)
+			press(t, p, "home", "Channel Family photos", "ArrowUp")
+			press(t, p, "home", "Continue clip.webm", "ArrowUp")
+			shot("home-continue")
+			press(t, p, "player", "Position", "Enter")
+			p.WaitFor(t, `document.getElementById("video").currentTime >= 9`)
+			press(t, p, "home", "Continue clip.webm", "BrowserBack")
+
+			// A channel: its grid, its slideshow (next, previous, pause), a
+			// photo from the grid.
+			press(t, p, "home", "Channel Family photos", "ArrowDown")
+			press(t, p, "grid", "Slideshow", "Enter")
+			p.WaitFor(t, `document.querySelectorAll("#grid-items .card").length === 3`)
+			p.WaitFor(t, `Array.from(document.querySelectorAll("#grid-items img")).filter(i => i.naturalWidth > 0).length === 3`)
+			shot("channel")
+			press(t, p, "slides", "photo1.jpg", "Enter")
+			p.WaitFor(t, `document.getElementById("slide").complete && document.getElementById("slide").naturalWidth === 640`)
+			shot("slideshow")
+			press(t, p, "slides", "photo2.jpg", "ArrowRight")
+			press(t, p, "slides", "photo1.jpg", "ArrowLeft")
+			press(t, p, "slides", "photo1.jpg", "Enter")
+			p.WaitFor(t, `document.getElementById("slides").dataset.state === "paused"`)
+			press(t, p, "slides", "photo3.jpg", "ArrowLeft")
+			press(t, p, "grid", "Slideshow", "Backspace")
+			press(t, p, "grid", "Show photo1.jpg", "ArrowDown")
+			press(t, p, "grid", "Show photo2.jpg", "ArrowRight")
+			press(t, p, "slides", "photo2.jpg", "Enter")
+			press(t, p, "grid", "Show photo2.jpg", "Escape")
+			press(t, p, "home", "Channel Family photos", "Escape")
+			press(t, p, "home", "Continue clip.webm", "ArrowUp")
+
+			// The menu: library grids, downloads, settings.
+			press(t, p, "home", "Videos", "ArrowUp")
+			press(t, p, "grid", "Play clip.webm", "Enter")
+			shot("videos")
+			press(t, p, "home", "Videos", "Escape")
+			press(t, p, "grid", "Play song.mp3", "ArrowRight", "Enter")
+			press(t, p, "home", "Music", "Escape")
+			press(t, p, "grid", "Slideshow", "ArrowRight", "Enter")
+			press(t, p, "grid", "Show photo", "ArrowDown")
+			p.WaitFor(t, `document.querySelectorAll("#grid-items .card").length === 3`)
+			shot("photos")
+			press(t, p, "home", "Photos", "Escape")
+
+			// Downloads: pause then resume the downloading torrent.
+			press(t, p, "downloads", "", "ArrowRight", "Enter")
+			for i := 0; i < 5; i++ {
+				var f focusInfo
+				p.Eval(t, focusJS, &f)
+				if f.Label == "Pause Incoming" {
+					break
+				}
+				p.Key(t, "ArrowDown")
+			}
+			expectFocus(t, p, "downloads", "Pause Incoming")
+			shot("downloads")
+			press(t, p, "downloads", "Resume Incoming", "Enter")
+			if s := torrentState(t, site.URL, site.Incoming.ID); s != string(engine.StateStopped) {
+				t.Errorf("after Pause: torrent state %s, want stopped", s)
+			}
+			press(t, p, "downloads", "Pause Incoming", "Enter")
+			if s := torrentState(t, site.URL, site.Incoming.ID); s == string(engine.StateStopped) {
+				t.Errorf("after Resume: torrent state %s, want running", s)
+			}
+			press(t, p, "home", "Downloads", "Escape")
+
+			// Home's Downloads row opens the Downloads screen at that torrent.
+			press(t, p, "home", "Download Incoming", "ArrowDown", "ArrowDown", "ArrowDown", "ArrowDown", "ArrowDown", "ArrowDown")
+			press(t, p, "downloads", "Pause Incoming", "Enter")
+			press(t, p, "home", "Download Incoming", "Escape")
+
+			// Settings.
+			for i := 0; i < 6; i++ {
+				p.Key(t, "ArrowUp")
+			}
+			press(t, p, "home", "Settings", "ArrowRight", "ArrowRight", "ArrowRight", "ArrowRight")
+			press(t, p, "settings", "Sign out", "Enter")
+			p.WaitFor(t, `document.getElementById("set-version").textContent.startsWith("v0.0.0-test")`)
+			shot("settings")
+			press(t, p, "home", "Settings", "Escape")
+
+			if bad := p.UnlabelledControls(t); len(bad) > 0 {
+				t.Errorf("controls without an accessible name: %+v", bad)
+			}
+			if errs := p.Errors(); len(errs) > 0 {
+				t.Errorf("page errors: %q", errs)
+			}
+		})
+	}
+}
