@@ -632,6 +632,7 @@ func TestReliabilityHostilePeers(t *testing.T) {
 		// out again, here every 2 s.
 		stopAnnounce := make(chan struct{})
 		announced := make(chan struct{})
+		eng, seederAddr := leecher.Engine, seeder.PeerAddr()
 		go func() {
 			defer close(announced)
 			for {
@@ -639,14 +640,17 @@ func TestReliabilityHostilePeers(t *testing.T) {
 				case <-stopAnnounce:
 					return
 				case <-time.After(2 * time.Second):
-					leecher.Engine.AddPeers(got.ID, []string{seeder.PeerAddr()})
+					eng.AddPeers(got.ID, []string{seederAddr})
 				}
 			}
 		}()
+		// Runs before the engines close, also when the wait fails.
+		t.Cleanup(func() {
+			close(stopAnnounce)
+			<-announced
+		})
 		enginetest.WaitFor(t, leecher.Engine, ref(got.ID), timeout, "honest download past the slowloris peers", enginetest.Complete)
 		took := time.Since(start)
-		close(stopAnnounce)
-		<-announced
 		enginetest.SameFiles(t, tt, leecher.Engine.Settings().DownloadDir)
 
 		// Pre-handshake stragglers are cut at the handshake timeout.
