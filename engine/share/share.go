@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -332,6 +333,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	var secs int64
 	if err := json.Unmarshal(b, &secs); err != nil {
 		return inputErrorf("duration: want a string like \"7d\" or seconds")
+	}
+	// Beyond ±292 years the product wraps around: 9223372037 seconds
+	// read as a negative span, 18446744074 as a few seconds (FuzzDuration).
+	if secs > int64(math.MaxInt64/time.Second) || secs < int64(math.MinInt64/time.Second) {
+		return inputErrorf("duration of %d seconds is out of range", secs)
 	}
 	*d = Duration(time.Duration(secs) * time.Second)
 	return nil
