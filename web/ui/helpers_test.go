@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -54,6 +55,8 @@ type hearthOptions struct {
 	Password string
 	// Tweak changes the handler options last.
 	Tweak func(*web.Options)
+	// Wrap, when set, wraps the handler (to watch requests).
+	Wrap func(http.Handler) http.Handler
 }
 
 // testPassword is the password tests log in with.
@@ -112,7 +115,11 @@ func startHearth(t *testing.T, o hearthOptions) *hearth {
 	if o.Tweak != nil {
 		o.Tweak(&opts)
 	}
-	srv := httptest.NewServer(web.NewHandler(opts))
+	var handler http.Handler = web.NewHandler(opts)
+	if o.Wrap != nil {
+		handler = o.Wrap(handler)
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	h.URL = srv.URL
 	return h
@@ -164,12 +171,47 @@ func makeContent(t *testing.T, name string, pieceSize int64, files map[string][]
 // (0 = unlimited), and returns a magnet link that names it as a peer.
 func seed(t *testing.T, c *content, uploadKBps int) string {
 	t.Helper()
+	return seedPart(t, c, uploadKBps, 0)
+}
+
+// seedPart is seed with only the data before byte offset keep (0 = all):
+// the seeder's copy of c has zeros after it, so it verifies and offers only
+// the pieces before, and a leecher can never complete (its progress stays
+// under 100 % however fast it goes). c must be a one-file torrent when
+// keep > 0.
+func seedPart(t *testing.T, c *content, uploadKBps int, keep int64) string {
+	t.Helper()
+	dir := c.Dir
+	if keep > 0 {
+		dir = t.TempDir()
+		src := filepath.Join(c.Dir, c.Name)
+		files, err := os.ReadDir(src)
+		if err != nil || len(files) != 1 {
+			t.Fatalf("seedPart wants a one-file torrent folder: %v, %d files", err, len(files))
+		}
+		data, err := os.ReadFile(filepath.Join(src, files[0].Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clear(data[min(keep, int64(len(data))):])
+		if err := os.MkdirAll(filepath.Join(dir, c.Name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, c.Name, files[0].Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s := enginetest.StartNode(t, enginetest.NodeOptions{})
-	got, _, err := s.Engine.Add(context.Background(), engine.AddRequest{Metainfo: c.Metainfo, Dir: c.Dir})
+	got, _, err := s.Engine.Add(context.Background(), engine.AddRequest{Metainfo: c.Metainfo, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	enginetest.WaitFor(t, s.Engine, fmt.Sprint(got.ID), 30*time.Second, "seeder verified", enginetest.Complete)
+	enginetest.WaitFor(t, s.Engine, fmt.Sprint(got.ID), 30*time.Second, "seeder verified", func(tt engine.Torrent) bool {
+		if keep > 0 {
+			return tt.State != engine.StateChecking && tt.PiecesDone > 0
+		}
+		return enginetest.Complete(tt)
+	})
 	if uploadKBps > 0 {
 		if err := s.Engine.SetOptions(got.ID, engine.OptionsPatch{UploadKBps: &uploadKBps}); err != nil {
 			t.Fatal(err)

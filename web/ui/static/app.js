@@ -418,6 +418,9 @@ function playerView(tid, index) {
     const kind = kindOf(f.path);
     el = h(kind === 'audio' ? 'audio' : 'video', { controls: true, autoplay: true, playsInline: true, preload: 'auto', 'aria-label': title.textContent, id: 'player' });
     el.src = '/stream/' + tid + '/' + index;
+    // autoplay waits for "enough data", which a slow download may never
+    // give; the user asked to play, so start as soon as a little is there.
+    el.addEventListener('canplay', () => { if (el.paused) el.play().catch(() => {}); }, { once: true });
     el.addEventListener('pause', () => report(true));
     el.addEventListener('ended', () => report(true));
     box.append(el);
