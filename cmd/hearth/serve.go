@@ -190,7 +190,13 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	}()
 
 	lp := &lanPresence{log: log}
-	ac, err := access.New(access.Options{Store: st, Logger: log, Pairing: cfg.Access.Pairing, OnEvent: lp.accessEvent})
+	// Live updates for the web UI (GET /api/v1/events): pairing, channel
+	// and library changes are told to it; it polls the engine itself.
+	var ac *access.Controller
+	events := web.NewEvents(web.EventsOptions{Source: eng, Logger: log,
+		Pairing: func() []access.PairRequest { return ac.PendingPairings() }})
+	ac, err = access.New(access.Options{Store: st, Logger: log, Pairing: cfg.Access.Pairing,
+		OnEvent: func(e access.Event) { lp.accessEvent(e); events.AccessEvent(e) }})
 	if err != nil {
 		return fmt.Errorf("load access state: %w", err)
 	}
@@ -202,7 +208,8 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	defer lp.close()
 	// Channels (engine/channel) over the DHT and the LAN source; stopped
 	// before the LAN source and the engine.
-	chm, stopChannels, err := startChannels(ctx, cfg, st, eng, lp.channelLAN(), lp.heldChanged, log)
+	chm, stopChannels, err := startChannels(ctx, cfg, st, eng, lp.channelLAN(),
+		func() { lp.heldChanged(); events.Notify(web.EventChannels) }, log)
 	if err != nil {
 		return err
 	}
@@ -213,13 +220,24 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		return fmt.Errorf("config: %w", err)
 	}
 	hostname, _ := os.Hostname()
-	shares, sharePages, err := startShares(cfg, st, eng, chm, log)
+	thumbs, err := newThumbs(cfg, log)
 	if err != nil {
 		return err
 	}
+	shares, sharePages, err := startShares(st, eng, chm, thumbs, log)
+	if err != nil {
+		return err
+	}
+	// Outside links (share.outside): a share-pages-only port the router forwards.
+	outsideState, stopOutside, err := startOutside(ctx, cfg, sharePages, log)
+	if err != nil {
+		return err
+	}
+	defer stopOutside()
 
 	// The media library (engine/library): indexed in the background.
-	lib, err := library.New(library.Options{Store: st, Source: eng, Logger: log})
+	lib, err := library.New(library.Options{Store: st, Source: eng, Logger: log,
+		OnChange: func() { events.Notify(web.EventLibrary) }})
 	if err != nil {
 		return err
 	}
@@ -228,6 +246,10 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	go func() { defer close(libDone); _ = lib.Serve(libCtx) }()
 	defer func() { stopLib(); <-libDone }()
 
+	streamKey, err := web.StreamKey(st)
+	if err != nil {
+		return err
+	}
 	vi := versionInfo()
 	rpc := transmission.NewHandler(transmission.Options{Engine: eng, Logger: log, Config: cfg, Version: vi.Version, Shutdown: closeSession, Channels: chm})
 	h := web.NewHandler(web.Options{
@@ -246,6 +268,10 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		Shares:        shares,
 		SharePages:    sharePages,
 		ShareMail:     shareMailer(cfg),
+		ShareOutside:  outsideState,
+		Events:        events,
+		Thumbs:        thumbs,
+		StreamKey:     streamKey,
 	})
 	srv := &http.Server{
 		Handler:           h,
