@@ -26,6 +26,7 @@ import (
 	"github.com/hearth-media/hearth/engine/library"
 	"github.com/hearth-media/hearth/engine/share"
 	"github.com/hearth-media/hearth/engine/store"
+	"github.com/hearth-media/hearth/engine/thumb"
 	"github.com/hearth-media/hearth/web"
 	"github.com/hearth-media/hearth/web/access"
 	"github.com/hearth-media/hearth/web/internal/browsertest"
@@ -46,6 +47,7 @@ type hearth struct {
 	Library  *library.Library
 	Channels *channel.Manager
 	Shares   *share.Manager
+	Events   *web.Events
 }
 
 // hearthOptions tune startHearth.
@@ -72,8 +74,13 @@ func startHearth(t *testing.T, o hearthOptions) *hearth {
 	}
 	t.Cleanup(func() { st.Close() })
 	h := &hearth{Node: n, Engine: n.Engine}
+	// Wired as cmd/hearth/serve.go wires them: the events hub hears of
+	// pairing, channel and library changes.
+	h.Events = web.NewEvents(web.EventsOptions{Source: n.Engine, Logger: log,
+		Pairing: func() []access.PairRequest { return h.Access.PendingPairings() }})
 	h.Access, err = access.New(access.Options{Store: st, Pairing: true, Logger: log,
-		KDF: access.KDFParams{Time: 1, MemKiB: 64, Threads: 1}})
+		KDF:     access.KDFParams{Time: 1, MemKiB: 64, Threads: 1},
+		OnEvent: h.Events.AccessEvent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +89,8 @@ func startHearth(t *testing.T, o hearthOptions) *hearth {
 			t.Fatal(err)
 		}
 	}
-	h.Library, err = library.New(library.Options{Store: st, Source: n.Engine, Logger: log})
+	h.Library, err = library.New(library.Options{Store: st, Source: n.Engine, Logger: log,
+		OnChange: func() { h.Events.Notify(web.EventLibrary) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +99,16 @@ func startHearth(t *testing.T, o hearthOptions) *hearth {
 		Dir:          filepath.Join(t.TempDir(), "channels"),
 		DownloadDir:  func() string { return n.Engine.Settings().DownloadDir },
 		PublishDelay: -1,
+		OnChange:     func() { h.Events.Notify(web.EventChannels) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.Shares = share.New(st, nil)
+	thumbs, err := thumb.New(thumb.Options{Dir: filepath.Join(t.TempDir(), "thumbs"), Logger: log, Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { h.Library.Serve(ctx); done <- struct{}{} }()
@@ -111,6 +124,8 @@ func startHearth(t *testing.T, o hearthOptions) *hearth {
 		Library:       h.Library,
 		Channels:      h.Channels,
 		Shares:        h.Shares,
+		Events:        h.Events,
+		Thumbs:        thumbs,
 	}
 	if o.Tweak != nil {
 		o.Tweak(&opts)
@@ -119,6 +134,7 @@ func startHearth(t *testing.T, o hearthOptions) *hearth {
 	if o.Wrap != nil {
 		handler = o.Wrap(handler)
 	}
+
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	h.URL = srv.URL

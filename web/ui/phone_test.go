@@ -106,6 +106,14 @@ func TestPhoneFlow(t *testing.T) {
 	p.Navigate(t, h.URL+"/")
 	p.WaitFor(t, `document.querySelector("#pair-pass") !== null`)
 	p.Screenshot(t, "login")
+	// The page asked GET /api/v1/session and got the 401 that shows this
+	// screen; the browser logs that answer as a failed load.
+	for _, e := range p.Errors() {
+		if !strings.Contains(e, "401") || !strings.Contains(e, "/api/v1/session") {
+			t.Errorf("login: page error: %s", e)
+		}
+	}
+	p.ClearErrors()
 	checkPage(t, p, "login")
 	p.Click(t, "#pair-pass")
 	p.Type(t, "wrong password")
