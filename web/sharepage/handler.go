@@ -34,6 +34,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hearth-media/hearth/engine"
@@ -96,6 +97,9 @@ type handler struct {
 	log     *slog.Logger
 	guesses *limiter
 	seeds   chan struct{} // web seed requests under way
+
+	layoutsMu sync.Mutex
+	layouts   map[int64]*seedLayout // by torrent id, for the web seed
 }
 
 // NewHandler returns the handler of /s/.
@@ -118,7 +122,7 @@ func NewHandler(o Options) http.Handler {
 	if o.SeedConns <= 0 {
 		o.SeedConns = 16
 	}
-	return &handler{o: o, log: o.Logger.With("component", "share"), guesses: newLimiter(o.GuessLimit, o.GuessWindow, o.Now), seeds: make(chan struct{}, o.SeedConns)}
+	return &handler{o: o, log: o.Logger.With("component", "share"), guesses: newLimiter(o.GuessLimit, o.GuessWindow, o.Now), seeds: make(chan struct{}, o.SeedConns), layouts: map[int64]*seedLayout{}}
 }
 
 // validToken: base64url characters only, as share tokens are.

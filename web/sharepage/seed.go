@@ -112,8 +112,44 @@ func seedPath(escaped string) ([]string, bool) {
 	return parts, true
 }
 
-// seedFile finds the file a web seed URL names: the index in the layout.
-func seedFile(l engine.Layout, names []string) (engine.InfoFile, bool) {
+// seedLayout is a torrent's layout with its files by path, for the
+// lookups of a web seed's many requests.
+type seedLayout struct {
+	engine.Layout
+	byPath map[string]int // path elements joined by NUL → index in Files
+}
+
+// maxLayouts bounds the cached layouts (a torrent's never changes; ids
+// are never reused, a channel's new version is a new id).
+const maxLayouts = 16
+
+// layout returns torrent id's layout, cached.
+func (h *handler) layout(id int64) (*seedLayout, error) {
+	h.layoutsMu.Lock()
+	l := h.layouts[id]
+	h.layoutsMu.Unlock()
+	if l != nil {
+		return l, nil
+	}
+	el, err := h.o.Seeder.Layout(id)
+	if err != nil {
+		return nil, err
+	}
+	l = &seedLayout{Layout: el, byPath: make(map[string]int, len(el.Files))}
+	for i, f := range el.Files {
+		l.byPath[strings.Join(f.Path, "\x00")] = i
+	}
+	h.layoutsMu.Lock()
+	if len(h.layouts) >= maxLayouts {
+		clear(h.layouts)
+	}
+	h.layouts[id] = l
+	h.layoutsMu.Unlock()
+	return l, nil
+}
+
+// seedFile finds the file a web seed URL names.
+func seedFile(l *seedLayout, names []string) (engine.InfoFile, bool) {
 	if len(names) == 0 || names[0] != l.Name {
 		return engine.InfoFile{}, false
 	}
@@ -123,12 +159,14 @@ func seedFile(l engine.Layout, names []string) (engine.InfoFile, bool) {
 		}
 		return engine.InfoFile{}, false
 	}
-	for _, f := range l.Files {
-		if slices.Equal(f.Path, names[1:]) {
-			return f, true
-		}
+	if len(names) < 2 {
+		return engine.InfoFile{}, false
 	}
-	return engine.InfoFile{}, false
+	i, ok := l.byPath[strings.Join(names[1:], "\x00")]
+	if !ok {
+		return engine.InfoFile{}, false
+	}
+	return l.Files[i], true
 }
 
 func (h *handler) seedUnavailable(w http.ResponseWriter, retry string) {
@@ -152,7 +190,7 @@ func (h *handler) seed(w http.ResponseWriter, r *http.Request, s eshare.Share, r
 		h.notFound(w)
 		return
 	}
-	l, err := h.o.Seeder.Layout(id)
+	l, err := h.layout(id)
 	if err != nil {
 		h.notFound(w)
 		return
@@ -318,7 +356,7 @@ func (h *handler) hasTorrent(s eshare.Share) bool {
 	if err != nil {
 		return false
 	}
-	_, err = h.o.Seeder.Layout(id)
+	_, err = h.layout(id)
 	return err == nil
 }
 
