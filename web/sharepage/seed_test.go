@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -32,7 +33,7 @@ import (
 // every file is followed by a padding file), real shares, and the real
 // handler on an httptest server on 127.0.0.1.
 type seedEnv struct {
-	t      *testing.T
+	t      testing.TB
 	node   *enginetest.Node
 	ch     *channel.Manager
 	shares *eshare.Manager
@@ -41,7 +42,7 @@ type seedEnv struct {
 	share  eshare.Share      // of the channel
 }
 
-func newSeedEnv(t *testing.T) *seedEnv {
+func newSeedEnv(t testing.TB, extra map[string]int) *seedEnv {
 	t.Helper()
 	node := enginetest.StartNode(t, enginetest.NodeOptions{})
 	st, err := store.Open(store.Options{Backend: store.BackendMemory})
@@ -62,13 +63,15 @@ func newSeedEnv(t *testing.T) *seedEnv {
 	}
 	s := &seedEnv{t: t, node: node, ch: m, shares: eshare.New(st, nil), files: map[string][]byte{}}
 	src := t.TempDir()
-	for p, n := range map[string]int{
+	files := map[string]int{
 		"a.jpg":                      40_000,
 		"Album/b.mp4":                70_001,
 		"Album/ünï code & x+y%.bin":  5_000,
 		"Album/deep/c.txt":           1,
 		"Album/deep/exact-piece.bin": 16 << 10,
-	} {
+	}
+	maps.Copy(files, extra)
+	for p, n := range files {
 		b := make([]byte, n)
 		rand.Read(b)
 		s.files[p] = b
@@ -81,7 +84,13 @@ func newSeedEnv(t *testing.T) *seedEnv {
 	if _, err := m.Create("Photos", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.AddItems("Photos", []string{filepath.Join(src, "a.jpg"), filepath.Join(src, "Album")}); err != nil {
+	var items []string
+	for p := range files {
+		if it := filepath.Join(src, strings.Split(p, "/")[0]); !slices.Contains(items, it) {
+			items = append(items, it)
+		}
+	}
+	if _, err := m.AddItems("Photos", items); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.Publish(context.Background(), "Photos"); err != nil {
@@ -151,7 +160,7 @@ func urlPathEscape(s string) string {
 }
 
 func TestSeedTorrentFile(t *testing.T) {
-	s := newSeedEnv(t)
+	s := newSeedEnv(t, nil)
 	ch, err := s.ch.Channel("Photos")
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +209,7 @@ func TestSeedTorrentFile(t *testing.T) {
 }
 
 func TestSeedRequests(t *testing.T) {
-	s := newSeedEnv(t)
+	s := newSeedEnv(t, nil)
 	tok := s.share.Token
 	a := s.files["a.jpg"]
 	b := s.files["Album/b.mp4"]
@@ -319,7 +328,7 @@ func TestSeedRequests(t *testing.T) {
 // files the share names, only verified pieces, a single-file torrent at
 // <base><name>.
 func TestSeedTorrentShare(t *testing.T) {
-	s := newSeedEnv(t)
+	s := newSeedEnv(t, nil)
 	e := s.node.Engine
 	dir := t.TempDir()
 	tt := enginetest.MakeTorrent(t, dir, "Holiday", 16<<10, []enginetest.File{
@@ -390,7 +399,7 @@ func TestSeedAria2(t *testing.T) {
 	if err != nil {
 		t.Skip("aria2c not installed (scripts/test-deps.sh installs it)")
 	}
-	s := newSeedEnv(t)
+	s := newSeedEnv(t, nil)
 	_, raw := s.torrent(s.share.Token)
 	dir := t.TempDir()
 	tf := filepath.Join(dir, "share.torrent")
@@ -428,7 +437,7 @@ func TestSeedAria2(t *testing.T) {
 // no tracker, no peer address) adds the share's .torrent and completes
 // from the web seed alone.
 func TestSeedHearthSubscriber(t *testing.T) {
-	s := newSeedEnv(t)
+	s := newSeedEnv(t, nil)
 	_, raw := s.torrent(s.share.Token)
 	b := enginetest.StartNode(t, enginetest.NodeOptions{})
 	dl := t.TempDir()
@@ -458,5 +467,31 @@ func TestSeedHearthSubscriber(t *testing.T) {
 	mi2, err := metainfo.Load(bytes.NewReader(mb))
 	if err != nil || !slices.Equal(mi2.UrlList, mi.UrlList) {
 		t.Errorf("engine B's .torrent url-list = %q (%v), want %q", mi2.UrlList, err, mi.UrlList)
+	}
+}
+
+// BenchmarkSeedRange: 256 KiB web seed ranges of a 4 MiB file of a
+// channel over loopback HTTP, as a client fetches pieces.
+func BenchmarkSeedRange(b *testing.B) {
+	s := newSeedEnv(b, map[string]int{"big.bin": 4 << 20})
+	const size, span = 4 << 20, 256 << 10
+	url := s.srv.URL + s.seedURL(s.share.Token, "big.bin")
+	client := &http.Client{}
+	b.SetBytes(span)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		off := (i * span) % size
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+span-1))
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 206 || n != span {
+			b.Fatalf("range %d = %d, %d bytes", off, resp.StatusCode, n)
+		}
 	}
 }
