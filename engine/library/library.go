@@ -289,6 +289,11 @@ func (l *Library) index(ctx context.Context, id int64, s *Stats) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if strings.HasPrefix(f.Path, ".pad/") {
+			// BEP 47 padding (channels align files to pieces): zeros,
+			// nothing anyone wants to see in a library.
+			continue
+		}
 		it := Item{
 			Torrent: id, Index: f.Index, Path: f.Path, Size: f.Size,
 			Added: t.AddedAt, Complete: f.Done >= f.Size,

@@ -170,3 +170,24 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// TestPaddingFilesLeftOut: BEP 47 padding files (".pad/N", which channel
+// torrents have between files) are not library items.
+func TestPaddingFilesLeftOut(t *testing.T) {
+	n := enginetest.StartNode(t, enginetest.NodeOptions{})
+	lib, err := New(Options{Store: n.Store, Source: n.Engine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addFiles(t, n.Engine, "Padded", map[string][]byte{"a.mp3": []byte("aaa"), ".pad/100": make([]byte, 100)})
+	if _, err := lib.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p, err := lib.Find(Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(p); len(got) != 1 || got[0] != "a.mp3" {
+		t.Errorf("library = %v, want only a.mp3", got)
+	}
+}
