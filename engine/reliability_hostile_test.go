@@ -538,21 +538,21 @@ func TestReliabilityHostilePeers(t *testing.T) {
 		after := heapInUse()
 		w.c.Close()
 		<-w.done
-		// Budget: the seeder's per-peer request queue (1024 entries of
-		// ~100 bytes) and its 1 MiB request-data budget, the leecher's
-		// pieces in flight (desktop: MaxUnverifiedBytes 64 MiB, but a
-		// 32 KiB-piece torrent on loopback hashes as it goes) and two
-		// engines' buffers: 48 MiB above the start is far from that; an
-		// unbounded queue of 20,000 requests with their 16 KiB buffers
-		// would be 312 MiB.
+		// Budget: the seeder keeps at most 1024 queued requests per peer
+		// (~100 bytes each) and 1 MiB of request data in flight; the
+		// leecher, in the same process, may hold up to 64 MiB of
+		// unverified pieces (desktop profile) but hashes 32 KiB pieces as
+		// they come on loopback. Measured peaks: 27 MiB bounded, 47 MiB in
+		// full form. An unbounded queue holding a 16 KiB buffer per request
+		// would need 312 MiB for 20,000 requests.
 		growth := int64(peak) - int64(before)
-		if growth > 48*mib {
-			t.Errorf("heap grew by %d MiB during the flood (%d → peak %d MiB), want ≤ 48 MiB", growth/mib, before/mib, peak/mib)
+		if growth > 96*mib {
+			t.Errorf("heap grew by %d MiB during the flood (%d → peak %d MiB), want ≤ 96 MiB", growth/mib, before/mib, peak/mib)
 		}
 		if int64(after)-int64(before) > 16*mib {
 			t.Errorf("heap after the flood %d MiB, %d MiB above the start: want ≤ 16 MiB retained", after/mib, (int64(after)-int64(before))/mib)
 		}
-		note("- **Request flood**: %d requests (each 4×) on one connection, then %d kinds of invalid request (1,000 each) on fresh connections, each dropped; "+
+		note("- **Request flood**: %d request messages (each block asked 4 times in a row) on one connection, then %d kinds of invalid request (1,000 each) on fresh connections, each dropped; "+
 			"an honest leecher completed %d MiB meanwhile in %.1f s; the flooder received %d KiB; heap in use %.1f MiB before, peak %.1f MiB, %.1f MiB after.",
 			sent, len(bad), size/mib, took.Seconds(), w.bytes.Load()>>10, float64(before)/mib, float64(peak)/mib, float64(after)/mib)
 	})
