@@ -58,7 +58,7 @@ func defaults(profile string, getenv func(string) string) (*Config, error) {
 		// button usually closes to ground against a pull-up.
 		GPIO: GPIO{ButtonActiveLow: true},
 		// No mail server: which one to use, and its password, are the owner's.
-		Share: Share{SMTPTLS: "starttls"},
+		Share: Share{SMTPTLS: "starttls", OutsidePort: 9092},
 		Channels: Channels{
 			PollInterval: 15 * time.Minute, // a family channel changes a few times a day; DHT lookups cost a few KB each
 			Republish:    time.Hour,        // BEP 44 nodes drop items after about 2 hours

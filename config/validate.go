@@ -157,6 +157,21 @@ var rules = map[string]rule{
 	"share.smtp_password_file": path(true),
 	"share.smtp_tls":           oneOf("starttls", "tls"),
 	"share.smtp_ca_file":       path(true),
+	"share.outside":            anyValue,
+	"share.outside_port":       intRange(1, 65535),
+	"share.gateway":            gateway,
+}
+
+// gateway: empty, an IP address or IP:PORT.
+func gateway(_ *Config, v reflect.Value) string {
+	s := v.String()
+	if s == "" || net.ParseIP(s) != nil {
+		return ""
+	}
+	if host, _, err := net.SplitHostPort(s); err == nil && net.ParseIP(host) != nil {
+		return checkHostPort(s, false)
+	}
+	return fmt.Sprintf("%q is not an IP address or IP:PORT", s)
 }
 
 // smtpServer: empty (no mail server) or HOST:PORT with a sender address.

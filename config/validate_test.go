@@ -60,6 +60,10 @@ func TestValidate(t *testing.T) {
 		{"share.smtp_user", "gran", "share.smtp_user: needs share.smtp_password_file"},
 		{"share.smtp_password_file", "~/pw", `share.smtp_password_file: "~/pw": ~ is not expanded`},
 		{"share.smtp_tls", "ssl", `share.smtp_tls: "ssl" is not one of starttls, tls`},
+		{"share.outside_port", "0", "share.outside_port: 0 out of range 1-65535"},
+		{"share.gateway", "192.168.1.1", ""},
+		{"share.gateway", "127.0.0.2:5351", ""},
+		{"share.gateway", "router.lan", `share.gateway: "router.lan" is not an IP address or IP:PORT`},
 	}
 	for _, tt := range tests {
 		c := mustDefault(t, "desktop")

@@ -129,6 +129,9 @@ type Options struct {
 	// /api/v1/shares/{id}/email through the daemon's mail server; without
 	// it that endpoint answers 501.
 	ShareMail ShareMailer
+	// ShareOutside, when set, tells the outside link of shares (config
+	// share.outside): share links then include it, or say why there is none.
+	ShareOutside func() OutsideState
 }
 
 // Size limits of request bodies.
@@ -157,6 +160,7 @@ type api struct {
 	shares        Shares
 	sharePages    http.Handler
 	shareMail     ShareMailer
+	shareOutside  func() OutsideState
 	events        *Events
 	thumbs        *thumb.Maker
 	streamKey     []byte
@@ -186,6 +190,7 @@ func NewHandler(opts Options) http.Handler {
 		shares:        opts.Shares,
 		sharePages:    opts.SharePages,
 		shareMail:     opts.ShareMail,
+		shareOutside:  opts.ShareOutside,
 		events:        opts.Events,
 		thumbs:        opts.Thumbs,
 		streamKey:     opts.StreamKey,

@@ -35,7 +35,7 @@ var _ Shares = (*share.Manager)(nil)
 // ShareLink is one way to open a share.
 type ShareLink struct {
 	URL  string `json:"url"`
-	Kind string `json:"kind"` // "lan": the device's LAN address; "mdns": its .local name
+	Kind string `json:"kind"` // "lan": the device's LAN address; "mdns": its .local name; "outside": the router's address (works from anywhere)
 }
 
 // ShareInfo is a share as the API shows it.
@@ -44,8 +44,21 @@ type ShareInfo struct {
 	Status string      `json:"status"` // active, revoked, expired, used up
 	Links  []ShareLink `json:"links"`
 	// Outside says whether a link works from outside the home network:
-	// always false for now (no port mapping yet).
+	// the router forwards a port to the device (config share.outside) and
+	// Links has one of kind "outside".
 	Outside bool `json:"outside"`
+	// OutsideNote says why there is no outside link when share.outside is
+	// on (the router's answer); empty otherwise.
+	OutsideNote string `json:"outsideNote,omitempty"`
+}
+
+// OutsideState is the outside link of shares (config share.outside).
+type OutsideState struct {
+	// Base is "http://EXTERNAL-IP:PORT" while the router forwards the
+	// port; "" otherwise.
+	Base string
+	// Reason says why there is no outside link.
+	Reason string
 }
 
 // shareRoutes registers /api/v1/shares (docs/share.md). Without a
@@ -91,7 +104,16 @@ func (a *api) sharesReady() error {
 }
 
 func (a *api) shareInfo(r *http.Request, s share.Share) ShareInfo {
-	return ShareInfo{Share: s, Status: s.Status(time.Now()), Links: shareLinks(r, s.Token)}
+	info := ShareInfo{Share: s, Status: s.Status(time.Now()), Links: shareLinks(r, s.Token)}
+	if a.shareOutside != nil {
+		if st := a.shareOutside(); st.Base != "" {
+			info.Links = append(info.Links, ShareLink{URL: st.Base + "/s/" + s.Token, Kind: "outside"})
+			info.Outside = true
+		} else {
+			info.OutsideNote = st.Reason
+		}
+	}
+	return info
 }
 
 func (a *api) createShare(w http.ResponseWriter, r *http.Request) error {
@@ -237,7 +259,7 @@ func (a *api) shareQR(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return shareError(err)
 	}
-	links := shareLinks(r, s.Token)
+	links := a.shareInfo(r, s).Links
 	n, size := 0, 256
 	if v := r.URL.Query().Get("link"); v != "" {
 		if n, err = strconv.Atoi(v); err != nil || n < 0 || n >= len(links) {
@@ -319,7 +341,7 @@ func (a *api) shareEmail(w http.ResponseWriter, r *http.Request) error {
 	if st := s.Status(time.Now()); st != "active" {
 		return errorf(http.StatusGone, "share %s is %s: its link no longer opens anything", s.ID, st)
 	}
-	links := shareLinks(r, s.Token)
+	links := a.shareInfo(r, s).Links
 	if len(links) == 0 {
 		return errorf(http.StatusConflict, "the device has no LAN address to make a link with")
 	}
@@ -329,7 +351,7 @@ func (a *api) shareEmail(w http.ResponseWriter, r *http.Request) error {
 	if a.shareMail == nil {
 		return errorf(http.StatusNotImplemented, ErrNoMailServer)
 	}
-	link := links[req.Link].URL
+	link, anywhere := links[req.Link].URL, links[req.Link].Kind == "outside"
 	title := s.Label
 	if title == "" {
 		title = s.Channel
@@ -346,7 +368,7 @@ func (a *api) shareEmail(w http.ResponseWriter, r *http.Request) error {
 	}
 	thumbs := a.shareThumbs(r.Context(), s.Token, 4)
 	from := a.shareMail.Sender()
-	msg, err := sharemail.Build(sharemail.Message{From: from, To: req.To, Title: title, Note: s.Note, Link: link, QR: qrPNG, Thumbs: thumbs})
+	msg, err := sharemail.Build(sharemail.Message{From: from, To: req.To, Title: title, Note: s.Note, Link: link, Anywhere: anywhere, QR: qrPNG, Thumbs: thumbs})
 	if err != nil {
 		return errorf(http.StatusBadRequest, "%s", oneLine(err.Error()))
 	}

@@ -50,7 +50,9 @@ invite that subscribes a Hearth install to the channel.
                           another of the links "share ls --json" shows)
 
 The link uses the device's LAN address and its .local name: it works inside
-the home network only (a port mapping for outside links is later work).
+the home network. With share.outside = true in the daemon's config the
+device asks the home router (NAT-PMP) to forward a port that serves share
+pages only, and create prints an outside link that works from anywhere.
 --file takes a path as "hearth info ID" shows it below the torrent's folder.
 A download is a file fetched with its download link or one "download all"
 zip; --max-downloads counts those. See docs/share.md.`,
@@ -233,8 +235,12 @@ func printShareCreated(c *cli, s web.ShareInfo) {
 	}
 	for i, l := range s.Links {
 		kind := "LAN address"
-		if l.Kind == "mdns" {
+		switch l.Kind {
+		case "mdns":
 			kind = ".local name (where mDNS names resolve)"
+		case "outside":
+			fmt.Fprintf(c.stdout, "outside link: %s\n", l.URL)
+			continue
 		}
 		if i == 0 {
 			fmt.Fprintf(c.stdout, "link: %s\n", l.URL)
@@ -242,7 +248,14 @@ func printShareCreated(c *cli, s web.ShareInfo) {
 		}
 		fmt.Fprintf(c.stdout, "  or: %s  (%s)\n", l.URL, kind)
 	}
-	fmt.Fprintln(c.stdout, "These links work inside the home network only: no port mapping to outside yet.")
+	switch {
+	case s.Outside:
+		fmt.Fprintln(c.stdout, "The outside link works from anywhere (the router forwards a port to this device, for share pages only); the others inside the home network.")
+	case s.OutsideNote != "":
+		fmt.Fprintf(c.stdout, "No outside link: %s.\nThese links work inside the home network only.\n", s.OutsideNote)
+	default:
+		fmt.Fprintln(c.stdout, "These links work inside the home network only (share.outside = true asks the router for an outside link).")
+	}
 	var limits []string
 	if !s.ExpiresAt.IsZero() {
 		limits = append(limits, "until "+s.ExpiresAt.Local().Format("2006-01-02 15:04"))
@@ -344,7 +357,7 @@ func shareEmail(ctx context.Context, c *cli, cl *client, id string, to []string,
 	if title == "" {
 		title = fmt.Sprintf("torrent %d", info.TorrentID)
 	}
-	msg, err := sharemail.Build(sharemail.Message{From: from, To: to, Title: title, Note: info.Note, Link: link, QR: qrPNG, Thumbs: thumbs})
+	msg, err := sharemail.Build(sharemail.Message{From: from, To: to, Title: title, Note: info.Note, Link: link, Anywhere: info.Links[linkN].Kind == "outside", QR: qrPNG, Thumbs: thumbs})
 	if err != nil {
 		return usageErrorf("%v", err)
 	}

@@ -27,6 +27,9 @@ type Message struct {
 	Title  string   // the share's title
 	Note   string   // the sender's note
 	Link   string   // the share link
+	// Anywhere: the link works from outside the home too (an outside
+	// link); otherwise the message says it works on the home network.
+	Anywhere bool
 	QR     []byte   // PNG of the link's QR code; optional
 	Thumbs [][]byte // JPEG thumbnails; a few
 	Date   time.Time
@@ -73,7 +76,11 @@ func Build(m Message) ([]byte, error) {
 
 	var altBuf bytes.Buffer
 	alt := multipart.NewWriter(&altBuf)
-	text := fmt.Sprintf("%s\r\n\r\n%s\r\nOpen it in a browser on the same home network:\r\n%s\r\n", oneLine(m.Title), crlf(m.Note), m.Link)
+	where := "Open it in a browser on the same home network:"
+	if m.Anywhere {
+		where = "Open it in a browser:"
+	}
+	text := fmt.Sprintf("%s\r\n\r\n%s\r\n%s\r\n%s\r\n", oneLine(m.Title), crlf(m.Note), where, m.Link)
 	if err := qpPart(alt, "text/plain; charset=utf-8", text); err != nil {
 		return nil, err
 	}
@@ -86,7 +93,7 @@ func Build(m Message) ([]byte, error) {
 		qrCID = randHex(8) + "@hearth"
 	}
 	var html bytes.Buffer
-	if err := htmlTmpl.Execute(&html, map[string]any{"Title": m.Title, "Note": m.Note, "Link": template.URL(m.Link), "Thumbs": cids, "QR": qrCID}); err != nil {
+	if err := htmlTmpl.Execute(&html, map[string]any{"Title": m.Title, "Note": m.Note, "Link": template.URL(m.Link), "Thumbs": cids, "QR": qrCID, "Anywhere": m.Anywhere}); err != nil {
 		return nil, err
 	}
 	if err := qpPart(alt, "text/html; charset=utf-8", html.String()); err != nil {
@@ -184,7 +191,7 @@ var htmlTmpl = template.Must(template.New("mail").Parse(`<!doctype html>
 {{with .Note}}<p style="white-space:pre-wrap">{{.}}</p>{{end}}
 {{range .Thumbs}}<img src="cid:{{.}}" alt="" width="120" style="margin:2px">{{end}}
 <p><a href="{{.Link}}" style="display:inline-block;background:#d9822b;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none">Open the photos</a></p>
-<p style="color:#666;font-size:13px">The link works on the home network it was shared from: {{.Link}}</p>
+<p style="color:#666;font-size:13px">{{if .Anywhere}}The link: {{.Link}}{{else}}The link works on the home network it was shared from: {{.Link}}{{end}}</p>
 {{with .QR}}<p><img src="cid:{{.}}" alt="QR code of the link" width="160" height="160"></p>{{end}}
 </body></html>
 `))

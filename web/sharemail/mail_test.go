@@ -117,3 +117,16 @@ func TestMailto(t *testing.T) {
 		t.Errorf("Mailto query = %v", q)
 	}
 }
+
+// TestAnywhere: an outside link's message does not say "home network".
+func TestAnywhere(t *testing.T) {
+	for _, anywhere := range []bool{false, true} {
+		msg, err := Build(Message{To: []string{"kid@example.org"}, Title: "T", Link: "http://203.0.113.7:9092/s/x", Anywhere: anywhere})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(msg), "home network"); got == anywhere {
+			t.Errorf("Build(Anywhere: %v) mentions the home network: %v", anywhere, got)
+		}
+	}
+}
