@@ -22,17 +22,17 @@ import (
 
 // Message is what the mail says.
 type Message struct {
-	From   string   // "Name <addr>" or addr; may be empty for an .eml draft
-	To     []string // addresses
-	Title  string   // the share's title
-	Note   string   // the sender's note
-	Link   string   // the share link
+	From  string   // "Name <addr>" or addr; may be empty for an .eml draft
+	To    []string // addresses
+	Title string   // the share's title
+	Note  string   // the sender's note
+	Link  string   // the share link
 	// Anywhere: the link works from outside the home too (an outside
 	// link); otherwise the message says it works on the home network.
 	Anywhere bool
-	QR     []byte   // PNG of the link's QR code; optional
-	Thumbs [][]byte // JPEG thumbnails; a few
-	Date   time.Time
+	QR       []byte   // PNG of the link's QR code; optional
+	Thumbs   [][]byte // JPEG thumbnails; a few
+	Date     time.Time
 }
 
 // MaxThumbs bounds the inline thumbnails.
