@@ -426,11 +426,12 @@ export function settingsView(main) {
     } catch (e) { about.replaceChildren(h('dd', null, e.message)); }
   };
 
-  main.replaceChildren(h('h2', null, 'Settings'), limits,
+  main.replaceChildren(h('h2', null, 'Settings'),
     section('set-pair-h', 'Pairing requests', pairs,
       h('div', { class: 'actions' }, h('button', {
         type: 'button', id: 'set-window', onclick: (ev) => act(ev.currentTarget, () => api('PUT', '/api/v1/pair/window', { seconds: 120 }), 'For 2 minutes the next device that asks is accepted').then(loadAll),
       }, 'Accept the next device (2 min)'))),
+    limits,
     section('set-dev-h', 'Paired devices', devices),
     section('set-pw-h', 'Password',
       h('form', {

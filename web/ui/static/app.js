@@ -515,6 +515,7 @@ function route() {
     default: view = torrentsView();
   }
   window.scrollTo(0, 0);
+  document.getElementById('notice').hidden = !state.pending || tab === 'settings';
 }
 
 function notify(kind) { if (view && view.update) view.update(kind); }
@@ -534,6 +535,18 @@ async function refreshBadges() {
   } catch { /* no channels on this daemon */ }
 }
 
+// showPending puts a banner over every screen but Settings while devices
+// ask to pair: the owner approves from there, next to the match number.
+function showPending(list) {
+  state.pending = list.length;
+  setBadge('settings', list.length);
+  const el = document.getElementById('notice');
+  const names = list.map((p) => (p.name || 'A device') + (p.match ? ' (' + p.match + ')' : '')).join(', ');
+  el.hidden = !list.length || location.hash === '#settings';
+  el.replaceChildren(...(list.length ? [h('span', { class: 'grow' }, names + (list.length > 1 ? ' ask' : ' asks') + ' to pair.'),
+    h('a', { class: 'button', href: '#settings' }, 'Review')] : []));
+}
+
 function showLogin() {
   if (stream) { stream.close(); stream = null; }
   if (view && view.destroy) view.destroy();
@@ -551,11 +564,12 @@ function start() {
     stats: (s) => { state.stats = s; showSpeed(); },
     channels: () => { refreshBadges(); notify('channels'); },
     library: () => notify('library'),
-    pairing: (d) => { state.pending = (d.pending || []).length; setBadge('settings', state.pending); notify('pairing'); },
+    pairing: (d) => { showPending(d.pending || []); notify('pairing'); },
   });
   window.addEventListener('hashchange', route);
   route();
   refreshBadges();
+  api('GET', '/api/v1/pair').then((r) => showPending(r.requests || [])).catch(() => {});
 }
 
 async function boot() {
