@@ -22,7 +22,7 @@ import (
 // must all be refused before that, with the right 4xx.
 func engineless(t *testing.T, logs io.Writer) http.Handler {
 	if logs == nil {
-		logs = enginetest.TestWriter{T: t}
+		logs = enginetest.NewTestWriter(t)
 	}
 	return NewHandler(Options{
 		Logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

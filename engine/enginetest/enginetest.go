@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -54,13 +55,44 @@ func Logger(t testing.TB) *slog.Logger {
 	if os.Getenv("HEARTH_TEST_DEBUG") != "" {
 		lvl = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(TestWriter{t}, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(slog.NewTextHandler(NewTestWriter(t), &slog.HandlerOptions{Level: lvl}))
 }
 
-// TestWriter writes each line it is given to the test log.
-type TestWriter struct{ T testing.TB }
+// TestWriter writes each line it is given to the test log until the test
+// ends; later writes are dropped. Goroutines the engine cannot wait for
+// (anacrolix's piece hashers outlive Client.Close) may log after a test
+// has finished, and testing panics on that ("Log in goroutine after Test…
+// has completed"). Make it with NewTestWriter; the zero value of the
+// guard (TestWriter{T: t}) logs without that protection.
+type TestWriter struct {
+	T     testing.TB
+	guard *writerGuard
+}
+
+type writerGuard struct {
+	mu   sync.Mutex
+	done bool
+}
+
+// NewTestWriter returns a TestWriter that stops writing when t's cleanups run.
+func NewTestWriter(t testing.TB) TestWriter {
+	g := &writerGuard{}
+	t.Cleanup(func() {
+		g.mu.Lock()
+		g.done = true
+		g.mu.Unlock()
+	})
+	return TestWriter{T: t, guard: g}
+}
 
 func (w TestWriter) Write(p []byte) (int, error) {
+	if w.guard != nil {
+		w.guard.mu.Lock()
+		defer w.guard.mu.Unlock()
+		if w.guard.done {
+			return len(p), nil
+		}
+	}
 	w.T.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
