@@ -62,6 +62,7 @@ type Engine struct {
 	cfg   *config.Config
 	st    store.Store
 	pc    *completion.Completion
+	guard *storeGuard // keeps downloads from filling the store's file system (diskfull.go)
 	log   *slog.Logger
 	cl    *torrent.Client
 	start time.Time
@@ -155,6 +156,7 @@ func New(opts Options) (*Engine, error) {
 	if e.now == nil {
 		e.now = time.Now
 	}
+	e.guard = newStoreGuard(cfg.DataDir, opts.Store.Backend(), cfg.Store, log)
 	if err := e.loadSettings(); err != nil {
 		cancel()
 		return nil, err
@@ -626,6 +628,7 @@ func (e *Engine) retryDiskFull(tr *tor, now time.Time) {
 		}
 		need = min(need, left+1<<20)
 	}
+	need += e.guard.on(tr.dataDir())
 	if free >= need {
 		e.log.Info("disk space available again, resuming", "torrent", tr.rec.ID, "free", free)
 		tr.rec.Error, tr.rec.ErrorKind = "", ""
@@ -717,6 +720,7 @@ func (e *Engine) activate(tr *tor) {
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	ts := e.storageFor(ctx, tr)
+	ts.guard = e.guard.forDir(tr.dataDir())
 	ih := metainfo.NewHashFromHex(tr.rec.InfoHash)
 	t, _ := e.cl.AddTorrentOpt(torrent.AddTorrentOpts{
 		InfoHash:  ih,

@@ -527,6 +527,9 @@ func (e *Engine) Stats() Stats {
 		Total:    e.totals(time.Now()),
 	}
 	s.Downloaded, s.Uploaded = e.sessionBytes()
+	if e.guard != nil {
+		s.StoreReserve = e.guard.reserve
+	}
 	for _, tr := range e.byID {
 		if tr.t != nil {
 			s.Active++

@@ -70,6 +70,7 @@ type torrentStorage struct {
 	lim      *limits
 	ctx      context.Context
 	validate func(*metainfo.Info) error
+	guard    *dirGuard // nil: not on the store's file system (diskfull.go)
 }
 
 // nopCloseCompletion keeps per-torrent storages from closing the shared
@@ -184,6 +185,9 @@ func (s *torrentStorage) wrapPiece(p storage.PieceImpl) storage.PieceImpl {
 
 func (p limitedPiece) WriteAt(b []byte, off int64) (int, error) {
 	if err := wait(p.s.ctx, p.s.lim.down, len(b)); err != nil {
+		return 0, err
+	}
+	if err := p.s.guard.check(len(b)); err != nil {
 		return 0, err
 	}
 	return p.fullPiece.WriteAt(b, off)

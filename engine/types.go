@@ -245,6 +245,9 @@ type Stats struct {
 	Uptime      time.Duration `json:"uptime"`
 	// Total adds up every run of the daemon on this store, this one included.
 	Total TotalStats `json:"total"`
+	// StoreReserve is the space downloads leave free on the store's file
+	// system (0: none kept): a full disk must not take the store down.
+	StoreReserve int64 `json:"storeReserve"`
 }
 
 // TotalStats are transfer figures over every run of the daemon.
