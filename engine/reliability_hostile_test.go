@@ -467,6 +467,23 @@ func TestReliabilityHostilePeers(t *testing.T) {
 		case <-time.After(20 * time.Second):
 			t.Fatalf("the seeder never unchoked the flooder")
 		}
+		// A second flooder asks for every block and never reads: the
+		// seeder's writes to it block once the socket buffers fill.
+		stuck, err := net.Dial("tcp", seeder.PeerAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { stuck.Close() })
+		var reqs []byte
+		for i := range pieces * int(tt.PieceSize/blockSize) {
+			reqs = append(reqs, wireMsg(msgRequest, u32s(uint32(i%pieces), uint32(i/pieces*blockSize), blockSize))...)
+		}
+		stuck.SetDeadline(time.Now().Add(2 * time.Minute))
+		stuck.Write(append(wireHandshake(ih, "-XX0001-neverreads01"), wireMsg(msgInterested)...))
+		go func() {
+			time.Sleep(500 * time.Millisecond) // unchoked by then, most likely; requests before are ignored
+			stuck.Write(reqs)
+		}()
 		// An honest leecher downloads while the flood goes on.
 		leecher := hostileNode(t)
 		got, _, err := leecher.Engine.Add(context.Background(), engine.AddRequest{Metainfo: tt.Metainfo, Peers: []string{seeder.PeerAddr()}})
@@ -552,7 +569,7 @@ func TestReliabilityHostilePeers(t *testing.T) {
 		if int64(after)-int64(before) > 16*mib {
 			t.Errorf("heap after the flood %d MiB, %d MiB above the start: want ≤ 16 MiB retained", after/mib, (int64(after)-int64(before))/mib)
 		}
-		note("- **Request flood**: %d request messages (each block asked 4 times in a row) on one connection, then %d kinds of invalid request (1,000 each) on fresh connections, each dropped; "+
+		note("- **Request flood**: %d request messages (each block asked 4 times in a row) on one connection, every block on another that never reads, then %d kinds of invalid request (1,000 each) on fresh connections, each dropped; "+
 			"an honest leecher completed %d MiB meanwhile in %.1f s; the flooder received %d KiB; heap in use %.1f MiB before, peak %.1f MiB, %.1f MiB after.",
 			sent, len(bad), size/mib, took.Seconds(), w.bytes.Load()>>10, float64(before)/mib, float64(peak)/mib, float64(after)/mib)
 	})
