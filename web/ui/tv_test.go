@@ -244,7 +244,13 @@ func TestTVKeyboardWalk(t *testing.T) {
 		t.Run(vp.name, func(t *testing.T) {
 			site := startTVSite(t, hearthOptions{})
 			p := b.NewPage(t, vp.vp)
-			shot := func(name string) { p.Screenshot(t, vp.name+"-"+name) }
+			// shot saves a screenshot of a screen and checks it: every
+			// control named, no page errors so far.
+			shot := func(name string) {
+				t.Helper()
+				p.Screenshot(t, vp.name+"-"+name)
+				checkPage(t, p, name)
+			}
 			p.Navigate(t, site.URL+"/tv")
 			expectFocus(t, p, "home", "Videos")
 			p.WaitFor(t, `document.querySelectorAll("#r-downloads .card").length > 0`)
@@ -387,12 +393,7 @@ func TestTVKeyboardWalk(t *testing.T) {
 			shot("settings")
 			press(t, p, "home", "Settings", "Escape")
 
-			if bad := p.UnlabelledControls(t); len(bad) > 0 {
-				t.Errorf("controls without an accessible name: %+v", bad)
-			}
-			if errs := p.Errors(); len(errs) > 0 {
-				t.Errorf("page errors: %q", errs)
-			}
+			checkPage(t, p, "home at the end")
 		})
 	}
 }
