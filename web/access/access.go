@@ -314,10 +314,14 @@ func (c *Controller) Authenticate(ctx context.Context, addr netip.Addr, cr Crede
 	}
 	now := c.now()
 	key := clientKey(addr)
-	// A password verified before passes without a slow hash or a limit: the
-	// owner keeps working while someone else is being rate-limited.
+	// A password verified before from the same address passes without a
+	// slow hash or a limit: the owner keeps working while someone else is
+	// being rate-limited. Only from that address: a cache shared by all
+	// would let a limited guesser test passwords at full speed (a cached
+	// right one answers 200, a wrong one 429) for as long as the owner's
+	// login stays cached.
 	if tok == "" {
-		if id, ok := c.cachedPassword(cr.User, cr.Password, now); ok {
+		if id, ok := c.cachedPassword(key, cr.User, cr.Password, now); ok {
 			return id, nil
 		}
 	}
@@ -335,7 +339,7 @@ func (c *Controller) Authenticate(ctx context.Context, addr netip.Addr, cr Crede
 	if ok, retry := c.passwords.allow("", now); !ok {
 		return Identity{}, &RateLimitError{RetryAfter: retry}
 	}
-	id, err := c.checkPassword(ctx, cr.User, cr.Password)
+	id, err := c.checkPassword(ctx, key, cr.User, cr.Password)
 	if errors.Is(err, ErrBadCredentials) {
 		c.clients.fail(key, c.now())
 		c.passwords.fail("", c.now())

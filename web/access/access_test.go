@@ -221,9 +221,14 @@ func TestRateLimitPassword(t *testing.T) {
 	if _, err := c.Authenticate(ctx, lan2, basic("admin", "correct horse")); err != nil {
 		t.Errorf("another client = %v, want ok", err)
 	}
-	// A verified password passes even for the limited address (cache).
-	if _, err := c.Authenticate(ctx, lan, basic("admin", "correct horse")); err != nil {
-		t.Errorf("cached password from a limited address = %v, want ok", err)
+	// A password verified from lan2 passes there without a limit (cache),
+	// but not from the limited address: a shared cache would let the
+	// guesser tell the right password (200) from wrong ones (429).
+	if _, err := c.Authenticate(ctx, lan2, basic("admin", "correct horse")); err != nil {
+		t.Errorf("cached password from lan2 = %v, want ok", err)
+	}
+	if _, err := c.Authenticate(ctx, lan, basic("admin", "correct horse")); !isLimited(err) {
+		t.Errorf("password cached for lan2, from the limited address = %v, want rate-limited", err)
 	}
 	// One failure is forgiven per clientEvery.
 	f.clk.Add(clientEvery)
@@ -716,4 +721,9 @@ func TestParseClients(t *testing.T) {
 	if _, err := ParseClients([]string{"192.168.*.*"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("ParseClients(wildcard) = %v, want ErrInvalid", err)
 	}
+}
+
+func isLimited(err error) bool {
+	_, ok := IsRateLimited(err)
+	return ok
 }

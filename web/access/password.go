@@ -156,9 +156,9 @@ func (c *Controller) acquireHash(ctx context.Context) error {
 func (c *Controller) releaseHash() { <-c.hashSem }
 
 // cachedPassword reports whether user and password were verified recently
-// against the current password.
-func (c *Controller) cachedPassword(user, password string, now time.Time) (Identity, bool) {
-	k := c.mac(user, password)
+// against the current password, from the client address key.
+func (c *Controller) cachedPassword(key, user, password string, now time.Time) (Identity, bool) {
+	k := c.mac(key, user, password)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	at, ok := c.verified[k]
@@ -168,8 +168,9 @@ func (c *Controller) cachedPassword(user, password string, now time.Time) (Ident
 	return Identity{Kind: KindPassword, User: c.password.User}, true
 }
 
-// checkPassword runs the slow hash and remembers a success.
-func (c *Controller) checkPassword(ctx context.Context, user, password string) (Identity, error) {
+// checkPassword runs the slow hash and remembers a success for the client
+// address key.
+func (c *Controller) checkPassword(ctx context.Context, key, user, password string) (Identity, error) {
 	c.mu.Lock()
 	p := c.password
 	c.mu.Unlock()
@@ -195,7 +196,7 @@ func (c *Controller) checkPassword(ctx context.Context, user, password string) (
 		if len(c.verified) >= maxVerified {
 			clear(c.verified)
 		}
-		c.verified[c.mac(user, password)] = now
+		c.verified[c.mac(key, user, password)] = now
 	}
 	c.mu.Unlock()
 	if stale {
