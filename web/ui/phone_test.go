@@ -271,9 +271,18 @@ func TestPhoneScreens(t *testing.T) {
 	for _, vp := range []struct {
 		name string
 		vp   browsertest.Viewport
-	}{{"phone", browsertest.Phone}, {"desktop", browsertest.Desktop}} {
+		dark bool
+	}{{"phone", browsertest.Phone, false}, {"desktop", browsertest.Desktop, false}, {"phone-dark", browsertest.Phone, true}} {
 		p := b.NewPage(t, vp.vp)
+		if vp.dark {
+			p.Call(t, "Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{{"name": "prefers-color-scheme", "value": "dark"}}})
+		}
 		p.Navigate(t, h.URL+"/")
+		var dark bool
+		p.Eval(t, `getComputedStyle(document.body).backgroundColor === "rgb(20, 18, 17)"`, &dark)
+		if dark != vp.dark {
+			t.Errorf("%s: dark background = %v, want %v", vp.name, dark, vp.dark)
+		}
 		p.WaitFor(t, `document.querySelector("#tab-torrents") !== null`)
 		for _, s := range screens {
 			p.Eval(t, fmt.Sprintf(`location.hash = %q`, s.hash), nil)
@@ -284,23 +293,44 @@ func TestPhoneScreens(t *testing.T) {
 	}
 }
 
-// TestPhoneFileNameIsText: HTML in a torrent's and a file's name shows as
-// text; nothing of it runs or becomes an element.
+// setFile puts a file in a file input, as choosing it would.
+func setFile(t *testing.T, p *browsertest.Page, selector, path string) {
+	t.Helper()
+	var doc struct{ Root struct{ NodeID int64 } }
+	if err := json.Unmarshal(p.Call(t, "DOM.getDocument", map[string]any{}), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var q struct{ NodeID int64 }
+	if err := json.Unmarshal(p.Call(t, "DOM.querySelector", map[string]any{"nodeId": doc.Root.NodeID, "selector": selector}), &q); err != nil || q.NodeID == 0 {
+		t.Fatalf("querySelector %s: %v (node %d)", selector, err, q.NodeID)
+	}
+	p.Call(t, "DOM.setFileInputFiles", map[string]any{"nodeId": q.NodeID, "files": []string{path}})
+}
+
+// TestPhoneFileNameIsText: a .torrent uploaded through the Add screen
+// (with its data already in the chosen folder) whose torrent and file
+// names hold HTML: the names show as text; nothing of them runs or becomes
+// an element.
 func TestPhoneFileNameIsText(t *testing.T) {
 	h := startHearth(t, hearthOptions{})
 	const evil = `<img src=x onerror=alert(1)>.txt`
 	c := makeContent(t, "<b onclick=alert(2)>bold", 16<<10, map[string][]byte{evil: []byte("hello")})
-	got, _, err := h.Engine.Add(context.Background(), engine.AddRequest{Metainfo: c.Metainfo, Dir: c.Dir})
-	if err != nil {
+	tfile := filepath.Join(t.TempDir(), "evil.torrent")
+	if err := os.WriteFile(tfile, c.Metainfo, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	enginetest.WaitFor(t, h.Engine, fmt.Sprint(got.ID), 20*time.Second, "seeding", enginetest.Complete)
 
 	b := browsertest.Start(t)
 	p := b.NewPage(t, browsertest.Phone)
-	p.Navigate(t, h.URL+"/")
+	p.Navigate(t, h.URL+"/#add")
 	p.Eval(t, `window.alerted = false; window.alert = () => { window.alerted = true; }`, nil)
-	p.WaitFor(t, `document.querySelector(".torrent .name") !== null`)
+	p.WaitFor(t, `document.querySelector("#add-file") !== null`)
+	setFile(t, p, "#add-file", tfile)
+	p.Click(t, "#add-dir")
+	p.Type(t, c.Dir)
+	p.Click(t, "#add-submit")
+	p.WaitFor(t, `location.hash === "#torrents" && document.querySelector(".torrent .name") !== null`)
+	enginetest.WaitFor(t, h.Engine, c.InfoHash, 20*time.Second, "seeding from the folder given", enginetest.Complete)
 	var name string
 	p.Eval(t, `document.querySelector(".torrent .name").textContent`, &name)
 	if name != "<b onclick=alert(2)>bold" {

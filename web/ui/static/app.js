@@ -375,10 +375,15 @@ function detailsView(id) {
       if (k !== 'torrents' || gone) return;
       const s = state.torrents.get(id);
       if (!s) { if (state.loaded) load(); return; }
+      const moved = !t || s.progress !== t.progress || s.state !== t.state;
       t = { ...t, ...s };
       fill();
-      if (Date.now() - lastFiles > 3000 && t.progress < 1) load();
-      else if (Date.now() - lastFiles > 3000 && !timer) timer = setTimeout(() => { timer = 0; load(); }, 10);
+      // Files (with their progress) are not in the events: fetch them when
+      // the torrent moved, at most every 3 s, and once more after that.
+      if (!moved) return;
+      const wait = 3000 - (Date.now() - lastFiles);
+      if (wait <= 0) load();
+      else if (!timer) timer = setTimeout(() => { timer = 0; if (!gone) load(); }, wait);
     },
     destroy: () => { gone = true; clearTimeout(timer); },
   };
@@ -491,9 +496,8 @@ export function setBadge(tab, n) {
 }
 
 function route() {
-  const raw = decodeURIComponent(location.hash.slice(1)) || 'torrents';
-  const [path, query] = raw.split('?');
-  const parts = path.split('/');
+  const [path, query] = (location.hash.slice(1) || 'torrents').split('?');
+  const parts = path.split('/').map((x) => { try { return decodeURIComponent(x); } catch { return x; } });
   const params = new URLSearchParams(query || '');
   if (view && view.destroy) view.destroy();
   view = null;
