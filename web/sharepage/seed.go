@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -361,24 +362,38 @@ func (h *handler) hasTorrent(s eshare.Share) bool {
 }
 
 // links returns the share's page links for the .torrent's url-list:
-// Options.Links, or else the address the request came to (the Host the
-// client used, when it is a plain host[:port]; else the local address of
-// the connection). Every link is http://host[:port]/s/<token>.
+// Options.Links, or else the address the request came to: the Host the
+// client used (when it is a plain host[:port]), and, when that is a name
+// (nas.local, which some clients cannot resolve) or unusable, the local
+// IP address of the connection unless it is loopback. Every link is
+// http://host[:port]/s/<token>.
 func (h *handler) links(r *http.Request, token string) []string {
 	if h.o.Links != nil {
 		return h.o.Links(r, token)
 	}
-	host := r.Host
-	if !validHost(host) {
-		host = ""
-		if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-			host = la.String()
+	var hosts []string
+	named := true
+	if validHost(r.Host) {
+		hosts = append(hosts, r.Host)
+		h, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			h = r.Host
+		}
+		named = net.ParseIP(strings.Trim(h, "[]")) == nil
+	}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && named {
+		if ap, err := netip.ParseAddrPort(la.String()); err == nil {
+			ip := ap.Addr().Unmap()
+			if !ip.IsLoopback() && !ip.IsUnspecified() && ip.Zone() == "" {
+				hosts = append(hosts, netip.AddrPortFrom(ip, ap.Port()).String())
+			}
 		}
 	}
-	if host == "" {
-		return nil
+	var out []string
+	for _, hp := range hosts {
+		out = append(out, "http://"+hp+"/s/"+url.PathEscape(token))
 	}
-	return []string{"http://" + host + "/s/" + url.PathEscape(token)}
+	return out
 }
 
 // validHost accepts host or host:port with a DNS name or an IP literal.

@@ -495,3 +495,28 @@ func BenchmarkSeedRange(b *testing.B) {
 		}
 	}
 }
+
+func TestSeedLinks(t *testing.T) {
+	h := NewHandler(Options{Shares: eshare.New(nil, nil)}).(*handler)
+	for _, tc := range []struct {
+		host, local string
+		want        []string
+	}{
+		{"192.168.1.20:8080", "192.168.1.20:8080", []string{"http://192.168.1.20:8080/s/TOK"}},
+		{"nas.local:8080", "192.168.1.20:8080", []string{"http://nas.local:8080/s/TOK", "http://192.168.1.20:8080/s/TOK"}},
+		{"nas.local:8080", "127.0.0.1:8080", []string{"http://nas.local:8080/s/TOK"}},
+		{"[::1]:8080", "[::1]:8080", []string{"http://[::1]:8080/s/TOK"}},
+		{"nas.local", "[::ffff:10.0.0.2]:80", []string{"http://nas.local/s/TOK", "http://10.0.0.2:80/s/TOK"}},
+		{"evil.example/x?", "10.0.0.2:80", []string{"http://10.0.0.2:80/s/TOK"}},
+		{"a@b:80", "127.0.0.1:80", nil},
+		{"host:99999", "127.0.0.1:80", nil},
+	} {
+		r := httptest.NewRequest("GET", "/s/TOK/share.torrent", nil)
+		r.Host = tc.host
+		la, _ := net.ResolveTCPAddr("tcp", tc.local)
+		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, net.Addr(la)))
+		if got := h.links(r, "TOK"); !slices.Equal(got, tc.want) {
+			t.Errorf("links(Host %q, local %s) = %q, want %q", tc.host, tc.local, got, tc.want)
+		}
+	}
+}
