@@ -318,6 +318,17 @@ func TestTVKeyboardWalk(t *testing.T) {
 			shot("home-continue")
 			press(t, p, "player", "Position", "Enter")
 			p.WaitFor(t, `document.getElementById("video").currentTime >= 9`)
+			// The remote's media keys: fast forward and rewind 30 s; stop.
+			press(t, p, "player", "Position", "MediaFastForward")
+			if s := now(); s < 25 {
+				t.Errorf("after MediaFastForward currentTime = %.1f, want ≥ 25 (the end of the 30 s clip)", s)
+			}
+			press(t, p, "player", "Position", "MediaRewind")
+			if s := now(); s > 3 {
+				t.Errorf("after MediaRewind currentTime = %.1f, want ≤ 3", s)
+			}
+			press(t, p, "home", "Continue clip.webm", "MediaStop")
+			press(t, p, "player", "Position", "Enter")
 			press(t, p, "home", "Continue clip.webm", "BrowserBack")
 
 			// A channel: its grid, its slideshow (next, previous, pause), a
@@ -396,4 +407,50 @@ func TestTVKeyboardWalk(t *testing.T) {
 			checkPage(t, p, "home at the end")
 		})
 	}
+}
+
+// TestTVLiveDownloads: a torrent added while the TV shows Home appears in
+// the Downloads row by itself, and its card's progress moves as it
+// downloads from a seeder on loopback — the same node, its text changed
+// (no re-render). Complete, it leaves the row.
+func TestTVLiveDownloads(t *testing.T) {
+	h := startHearth(t, hearthOptions{})
+	c := makeContent(t, "Holiday", 16<<10, map[string][]byte{"a.bin": bytes.Repeat([]byte("hearth"), 100_000)})
+	magnet := seed(t, c, 100) // 600 kB at 100 kB/s: seconds of progress
+
+	b := browsertest.Start(t)
+	p := b.NewPage(t, browsertest.TV720)
+	p.Navigate(t, h.URL+"/tv")
+	expectFocus(t, p, "home", "Videos")
+	p.WaitFor(t, `document.getElementById("r-downloads").hidden`)
+
+	if code := apiJSON(t, "POST", h.URL+"/api/v1/torrents", map[string]any{"magnet": magnet}, nil); code != http.StatusCreated {
+		t.Fatalf("add magnet = %d, want 201", code)
+	}
+	// The card node is kept, and every text it shows recorded.
+	p.WaitFor(t, `(() => { const c = document.querySelector('#r-downloads .card[aria-label="Download Holiday"]');
+	  if (c && !window.tvCard) {
+	    window.tvCard = c;
+	    const sub = c.querySelector(".sub"), seen = window.tvTexts = [sub.textContent];
+	    new MutationObserver(() => seen.includes(sub.textContent) || seen.push(sub.textContent))
+	      .observe(sub, {childList: true, characterData: true, subtree: true});
+	  }
+	  return c && !document.getElementById("r-downloads").hidden; })()`)
+	press(t, p, "home", "Download Holiday", "ArrowDown")
+	var texts []string
+	p.WaitFor(t, `window.tvCard.isConnected && /^([1-9]|[1-9][0-9]) %/.test(window.tvCard.querySelector(".sub").textContent)`)
+	p.Screenshot(t, "downloading")
+	p.WaitFor(t, `!window.tvCard.isConnected && document.getElementById("r-downloads").hidden`)
+	p.Eval(t, `window.tvTexts`, &texts)
+	t.Logf("card texts seen: %q", texts)
+	if len(texts) < 3 {
+		t.Errorf("progress texts seen on one card node = %q, want it to change in place", texts)
+	}
+	// The card was focused when it left: the focus moves on, it is not lost.
+	var f focusInfo
+	p.Eval(t, focusJS, &f)
+	if f.Screen != "home" || f.Label == "" {
+		t.Errorf("focus after the card left = %+v, want a control on home", f)
+	}
+	checkPage(t, p, "home")
 }

@@ -42,6 +42,13 @@ export function first(scr) {
   if (ls.length) enterLine(ls[0]);
 }
 
+// near focuses line i of scr, or the last line if there are fewer (after
+// the focused control's line went away).
+export function near(scr, i) {
+  const ls = lines(scr);
+  if (ls.length) enterLine(ls[Math.max(0, Math.min(i, ls.length - 1))]);
+}
+
 function enterLine(line) {
   const its = items(line);
   const i = Math.min(memory.get(line) ?? 0, its.length - 1);

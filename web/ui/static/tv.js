@@ -4,7 +4,7 @@
 // on a stack that mirrors the browser history. Live data come from the
 // event stream; nodes are created once and their text updated after.
 import { api, events, onUnauthorized, pairScreen, bytes, rate, eta, clock } from "./api.js";
-import { move, focus, first } from "./tv-nav.js";
+import { move, focus, first, lines, near } from "./tv-nav.js";
 import { player, slides } from "./tv-player.js";
 
 const $ = (id) => document.getElementById(id);
@@ -316,18 +316,21 @@ function update(list, removed, full) {
   emptyNote();
 }
 
-// drop removes a node; focus moves to a neighbour if it had it.
+// drop removes a node; focus moves to a neighbour if it had it, or to
+// the line now in its place.
 function drop(map, id) {
   const n = map.get(id);
   if (!n) return;
   map.delete(id);
   const had = n.contains(document.activeElement);
+  const scr = n.closest(".scr");
+  const li = had ? lines(scr).indexOf(n.closest(".line,.grid")) : -1;
   const next = n.nextElementSibling || n.previousElementSibling;
   n.remove();
-  if (had) {
-    const f = next && (next.classList.contains("f") ? next : next.querySelector(".f"));
-    if (f) focus(f);
-  }
+  if (!had) return;
+  const f = next && (next.classList.contains("f") ? next : next.querySelector(".f"));
+  if (f) focus(f);
+  else near(scr, li);
 }
 
 function status(text) {
