@@ -520,3 +520,39 @@ func TestSeedLinks(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSeedParse: whatever a client sends, a range stays inside the file
+// and a path never yields an element that could leave a folder.
+func FuzzSeedParse(f *testing.F) {
+	for _, s := range []string{"bytes=0-9", "bytes=-5", "bytes=7-", "bytes=9-0", "bytes=0-1,3-4", "-/../%2e%2e/a", "a%2Fb", "%", ""} {
+		f.Add(s, int64(100))
+	}
+	f.Fuzz(func(t *testing.T, s string, size int64) {
+		if size < 0 {
+			size = -size
+		}
+		if size < 0 {
+			return
+		}
+		start, n, code := parseRange(s, size)
+		switch code {
+		case http.StatusOK:
+			if start != 0 || n != size {
+				t.Errorf("parseRange(%q, %d) = 200 with [%d,+%d)", s, size, start, n)
+			}
+		case http.StatusPartialContent:
+			if start < 0 || n <= 0 || start+n > size {
+				t.Errorf("parseRange(%q, %d) = 206 with [%d,+%d)", s, size, start, n)
+			}
+		case http.StatusRequestedRangeNotSatisfiable:
+		default:
+			t.Errorf("parseRange(%q, %d) = code %d", s, size, code)
+		}
+		names, ok := seedPath(s)
+		for _, e := range names {
+			if !ok || e == "" || e == "." || e == ".." || strings.ContainsAny(e, "/\\\x00") {
+				t.Errorf("seedPath(%q) = %q, %v", s, names, ok)
+			}
+		}
+	})
+}
