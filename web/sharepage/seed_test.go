@@ -186,6 +186,20 @@ func TestSeedTorrentFile(t *testing.T) {
 		t.Errorf("page does not link share.torrent")
 	}
 
+	// A channel never published has no torrent: no link, 404.
+	if _, err := s.ch.Create("Draft", nil); err != nil {
+		t.Fatal(err)
+	}
+	draft, _ := s.shares.Create(eshare.CreateRequest{Channel: "Draft"})
+	if _, page := s.get("GET", "/s/"+draft.Token); bytes.Contains(page, []byte("share.torrent")) {
+		t.Errorf("page of an unpublished channel links share.torrent")
+	}
+	for _, p := range []string{"/share.torrent", "/seed/-/a.jpg"} {
+		if resp, _ := s.get("GET", "/s/"+draft.Token+p); resp.StatusCode != 404 {
+			t.Errorf("unpublished channel %s = %d, want 404", p, resp.StatusCode)
+		}
+	}
+
 	// The download cap counts the .torrent, never web seed requests.
 	c, err := s.shares.Create(eshare.CreateRequest{Channel: "Photos", MaxDownloads: 1})
 	if err != nil {
