@@ -226,6 +226,26 @@ func TestPhonePlaysWhileDownloading(t *testing.T) {
 		evalNum(t, p, `document.querySelector("#player").currentTime`), took.Round(time.Millisecond), tt.Progress*100)
 	p.WaitFor(t, `document.querySelector("#p-info").textContent.includes("playing while it downloads")`)
 	p.Screenshot(t, "playing")
+
+	// Leaving the player reports the position: the clip is then in
+	// "continue watching".
+	p.Click(t, "a.back")
+	p.WaitFor(t, `document.querySelector("#player") === null`)
+	var cont struct {
+		Items []struct {
+			Torrent  int64
+			Index    int
+			Position float64
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(cont.Items) == 0 && time.Now().Before(deadline) {
+		phoneAPI(t, "GET", h.URL+"/api/v1/library/continue", nil, &cont)
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(cont.Items) != 1 || cont.Items[0].Torrent != got.ID || cont.Items[0].Index != 0 || cont.Items[0].Position < 1 {
+		t.Errorf("continue watching after leaving the player = %+v, want torrent %d file 0 at 1 s or more", cont.Items, got.ID)
+	}
 }
 
 // TestPhoneScreens opens every screen at phone and desktop sizes with data
@@ -435,4 +455,63 @@ func TestPhonePairing(t *testing.T) {
 	if devs := h.Access.Devices(); len(devs) != 2 {
 		t.Errorf("paired devices = %d (%+v), want 2 (the owner's login and the guest)", len(devs), devs)
 	}
+}
+
+// TestPhoneManage walks the channel, share and settings screens' actions:
+// create a channel, add a file from the device, publish it, share it as a
+// web page, show the QR code, revoke the share; change the speed limits
+// and the alternative-speed schedule.
+func TestPhoneManage(t *testing.T) {
+	h := startHearth(t, hearthOptions{})
+	photo := filepath.Join(t.TempDir(), "beach.jpg")
+	if err := os.WriteFile(photo, jpegBytes(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.Start(t)
+	p := b.NewPage(t, browsertest.Phone)
+	p.Navigate(t, h.URL+"/#channels")
+	p.WaitFor(t, `document.querySelector("#ch-mine li.muted") !== null`)
+	p.Click(t, "#ch-new")
+	p.Type(t, "Family photos")
+	p.Click(t, "form:has(#ch-new) button[type=submit]")
+	p.WaitFor(t, `document.querySelector('#ch-mine input[id^="ch-items-"]')?.offsetParent != null`)
+	p.Click(t, `#ch-mine input[id^="ch-items-"]`)
+	p.Type(t, photo)
+	p.Click(t, `#ch-mine form button[type=submit]`)
+	p.WaitFor(t, `document.querySelector("#ch-mine .meta")?.textContent.includes("changes not published")`)
+	p.Click(t, `button[aria-label="Publish Family photos"]`)
+	p.WaitFor(t, `document.querySelector("#ch-mine .meta")?.textContent.startsWith("version 1 · 1 items")`)
+	if chs := h.Channels.Channels(); len(chs) != 1 || chs[0].Version != 1 || chs[0].Items != 1 {
+		t.Fatalf("channels after publish = %+v, want one at version 1 with 1 item", chs)
+	}
+	p.Screenshot(t, "channel-published")
+	checkPage(t, p, "channels")
+
+	p.Click(t, `button[aria-label="Share Family photos as a web page"]`)
+	p.WaitFor(t, `location.hash === "#shares" && document.querySelector("#sh-list .name")?.textContent === "Family photos"`)
+	p.Click(t, `button[aria-label="QR code of Family photos"]`)
+	p.WaitFor(t, `document.querySelector("img.qr")?.naturalWidth > 0`)
+	p.Screenshot(t, "share-qr")
+	checkPage(t, p, "shares")
+	p.Click(t, `button[aria-label="Revoke Family photos"]`)
+	p.WaitFor(t, `document.querySelector("dialog[open] #dlg-ok") !== null`)
+	p.Click(t, "dialog[open] #dlg-ok")
+	p.WaitFor(t, `document.querySelector("#sh-list .meta")?.textContent.startsWith("revoked")`)
+	shares, err := h.Shares.List()
+	if err != nil || len(shares) != 1 || shares[0].RevokedAt.IsZero() {
+		t.Errorf("shares after revoke = %+v (err %v), want one, revoked", shares, err)
+	}
+
+	p.Eval(t, `location.hash = "#settings"`, nil)
+	p.WaitFor(t, `document.querySelector("#set-save") !== null`)
+	p.Eval(t, `document.querySelector("#set-down").value = ""`, nil)
+	p.Click(t, "#set-down")
+	p.Type(t, "250")
+	p.Click(t, "#set-sched")
+	p.Click(t, "#set-save")
+	p.WaitFor(t, `document.querySelector("#toast").textContent === "Saved"`)
+	if s := h.Engine.Settings(); s.DownloadKBps != 250 || !s.AltScheduled {
+		t.Errorf("settings after Save: download %d kB/s, scheduled %v; want 250, true", s.DownloadKBps, s.AltScheduled)
+	}
+	checkPage(t, p, "settings")
 }

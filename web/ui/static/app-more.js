@@ -184,7 +184,8 @@ export function channelsView(main) {
         if (r) { toast('Added ' + (r.added || []).length + ' item(s); publish to send them'); items.value = ''; load(); }
       },
     }, h('div', { class: 'grow' }, items), h('button', { type: 'submit' }, 'Add'));
-    const status = [c.version ? 'version ' + c.version : 'not published yet', c.items + ' items', bytes(c.bytes)];
+    // items and bytes describe the last published version.
+    const status = c.version ? ['version ' + c.version, c.items + ' items', bytes(c.bytes)] : ['not published yet'];
     if (c.changed) status.push('changes not published');
     return h('li', { class: 'card' },
       h('div', { class: 'name' }, c.name),
