@@ -360,7 +360,8 @@ func TestTVKeyboardWalk(t *testing.T) {
 			shot("videos")
 			press(t, p, "home", "Videos", "Escape")
 			press(t, p, "grid", "Play song.mp3", "ArrowRight", "Enter")
-			press(t, p, "home", "Music", "Escape")
+			p.Eval(t, `history.back()`, nil) // the browser's own Back
+			expectFocus(t, p, "home", "Music")
 			press(t, p, "grid", "Slideshow", "ArrowRight", "Enter")
 			press(t, p, "grid", "Show photo", "ArrowDown")
 			p.WaitFor(t, `document.querySelectorAll("#grid-items .card").length === 3`)

@@ -124,9 +124,19 @@ export function slides(root, { back }) {
     paint();
     schedule();
   }
+  // schedule arms the next photo; the bar under the caption fills up
+  // until it comes.
   function schedule() {
     clearTimeout(timer);
-    if (playing && items.length > 1) timer = setTimeout(() => go(i + 1), 5000);
+    const fill = mark.firstElementChild;
+    fill.style.transition = "none";
+    fill.style.width = "0";
+    if (playing && items.length > 1) {
+      timer = setTimeout(() => go(i + 1), 5000);
+      void fill.offsetWidth; // restart the transition from 0
+      fill.style.transition = "width 5s linear";
+      fill.style.width = "100%";
+    }
   }
 
   return {
