@@ -455,6 +455,13 @@ func TestPhonePairing(t *testing.T) {
 	if devs := h.Access.Devices(); len(devs) != 2 {
 		t.Errorf("paired devices = %d (%+v), want 2 (the owner's login and the guest)", len(devs), devs)
 	}
+
+	// Signing out revokes the guest's device and shows the login again.
+	guest.Click(t, "#set-logout")
+	guest.WaitFor(t, `document.querySelector("#pair-pass") !== null`)
+	if devs := h.Access.Devices(); len(devs) != 1 {
+		t.Errorf("paired devices after the guest signed out = %d (%+v), want 1", len(devs), devs)
+	}
 }
 
 // TestPhoneManage walks the channel, share and settings screens' actions:

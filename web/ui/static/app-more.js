@@ -444,10 +444,12 @@ export function settingsView(main) {
       }, ...field('set-user', 'User name', pwUser), ...field('set-pw1', 'New password (8 characters or more)', pw1), ...field('set-pw2', 'Again', pw2),
       h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Set password')))),
     section('set-about-h', 'About', about,
-      h('div', { class: 'actions' }, h('button', {
-        type: 'button', id: 'set-logout',
-        onclick: async (ev) => { if (await act(ev.currentTarget, () => api('DELETE', '/api/v1/session'))) location.reload(); },
-      }, 'Sign out'))));
+      state.trusted ? h('p', { class: 'muted' }, 'This browser runs on the device itself: it needs no sign-in.') : h('div', { class: 'actions' },
+        state.you && (state.you.name || state.you.user) ? h('span', { class: 'grow muted' }, 'Signed in as ' + (state.you.name || state.you.user)) : null,
+        h('button', {
+          type: 'button', id: 'set-logout',
+          onclick: async (ev) => { if (await act(ev.currentTarget, () => api('DELETE', '/api/v1/session'))) location.reload(); },
+        }, 'Sign out'))));
   loadLimits();
   loadAll();
   loadAbout();

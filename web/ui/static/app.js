@@ -12,6 +12,8 @@ export const state = {
   newItems: 0, // new items in subscriptions (Channels badge)
   pending: 0, // pairing requests waiting (Settings badge)
   loaded: false, // a first torrents answer arrived
+  you: null, // GET /api/v1/session: who this browser is (kind, user, name)
+  trusted: false, // on the device itself: no sign-in needed, none to end
   photos: [], // the last photo list shown, for the viewer's previous / next
 };
 
@@ -579,7 +581,9 @@ function start() {
 async function boot() {
   onUnauthorized(showLogin);
   try {
-    await api('GET', '/api/v1/session');
+    const s = await api('GET', '/api/v1/session');
+    state.you = s.you || null;
+    state.trusted = !!s.trusted;
   } catch (e) {
     if (e.status === 401) return; // the login screen is up
     if (e.status === 404) {
