@@ -310,6 +310,18 @@ func TestPhoneScreens(t *testing.T) {
 			p.Screenshot(t, vp.name+"-"+s.name)
 			checkPage(t, p, vp.name+" "+s.name)
 		}
+		if vp.name == "phone" {
+			// Search, as typed.
+			p.Eval(t, `location.hash = "#library/video"`, nil)
+			p.WaitFor(t, `document.querySelector("#lib-items .name")?.textContent === "clip.webm"`)
+			p.Click(t, "#lib-q")
+			p.Type(t, "holiday")
+			p.WaitFor(t, `document.querySelectorAll("#lib-items li").length === 0 && document.querySelector(".empty").textContent.includes("holiday")`)
+			p.Eval(t, `document.querySelector("#lib-q").value = ""`, nil)
+			p.Type(t, "cli")
+			p.WaitFor(t, `document.querySelector("#lib-items .name")?.textContent === "clip.webm"`)
+			checkPage(t, p, "library search")
+		}
 	}
 }
 
@@ -376,6 +388,23 @@ func TestPhoneFileNameIsText(t *testing.T) {
 	}
 	p.Screenshot(t, "names")
 	checkPage(t, p, "names")
+
+	// Verify, then remove with its data.
+	p.Click(t, "#d-verify")
+	p.WaitFor(t, `document.querySelector("#toast").textContent === "Checking the data"`)
+	enginetest.WaitFor(t, h.Engine, c.InfoHash, 20*time.Second, "verified again", enginetest.Complete)
+	p.Click(t, "#d-remove")
+	p.WaitFor(t, `document.querySelector("dialog[open] #dlg-extra") !== null`)
+	p.Click(t, "dialog[open] #dlg-extra")
+	p.Click(t, "dialog[open] #dlg-ok")
+	p.WaitFor(t, `location.hash === "#torrents" && document.querySelector(".torrent") === null`)
+	if _, err := h.Engine.Get(c.InfoHash); err == nil {
+		t.Error("the torrent is still in the engine after Remove")
+	}
+	if _, err := os.Stat(filepath.Join(c.Dir, c.Name, evil)); !os.IsNotExist(err) {
+		t.Errorf("its file after Remove with delete data: stat err %v, want not exist", err)
+	}
+	checkPage(t, p, "removed")
 }
 
 // noChallenge fails the test at once if the API answers a browser
