@@ -17,8 +17,11 @@ import (
 	"time"
 
 	"github.com/hearth-media/hearth/engine"
+	"github.com/hearth-media/hearth/engine/channel"
 	"github.com/hearth-media/hearth/engine/enginetest"
 	"github.com/hearth-media/hearth/engine/library"
+	"github.com/hearth-media/hearth/engine/mutable"
+	"github.com/hearth-media/hearth/engine/store"
 	"github.com/hearth-media/hearth/engine/thumb"
 	"github.com/hearth-media/hearth/web"
 	"github.com/hearth-media/hearth/web/internal/browsertest"
@@ -35,18 +38,38 @@ type tvSite struct {
 func startTVSite(t *testing.T, o hearthOptions) *tvSite {
 	t.Helper()
 	ctx := context.Background()
+	log := enginetest.Logger(t)
 	thumbs, err := thumb.New(thumb.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
+
+	// Another device publishes "Holiday" (two photos); the TV's channel
+	// manager finds it through a LAN stand-in that answers with that
+	// device's signed items and peer address.
+	pub := enginetest.StartNode(t, enginetest.NodeOptions{})
+	pm := startChannels(t, pub.Engine, nil)
+	holiday := writePhotos(t, 4, color.RGBA{230, 160, 30, 255}, color.RGBA{120, 40, 160, 255})
+	publish(t, pm, "Holiday", holiday)
+	link, err := pm.Link("Holiday")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var chm *channel.Manager
 	tweak := o.Tweak
 	o.Tweak = func(wo *web.Options) {
 		wo.Thumbs = thumbs
+		chm = startChannels(t, wo.Engine.(*engine.Engine), lanFunc(func(context.Context, [20]byte) ([]mutable.Item, []string, error) {
+			return pm.Held(), []string{pub.PeerAddr()}, nil
+		}))
+		wo.Channels = chm
 		if tweak != nil {
 			tweak(wo)
 		}
 	}
 	h := startHearth(t, o)
+	h.Channels = chm
 	e := h.Engine
 
 	clip, err := os.ReadFile(filepath.Join("..", "internal", "browsertest", "testdata", "clip.webm"))
@@ -61,26 +84,7 @@ func startTVSite(t *testing.T, o hearthOptions) *tvSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	photos := t.TempDir()
-	var paths []string
-	for i, c := range []color.RGBA{{200, 40, 40, 255}, {40, 160, 60, 255}, {40, 80, 200, 255}} {
-		p := filepath.Join(photos, fmt.Sprintf("photo%d.jpg", i+1))
-		if err := os.WriteFile(p, jpegOf(t, c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
-	if _, err := h.Channels.Create("Family photos", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.Channels.AddItems("Family photos", paths); err != nil {
-		t.Fatal(err)
-	}
-	ch, err := h.Channels.Publish(ctx, "Family photos")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := publish(t, chm, "Family photos", writePhotos(t, 1, color.RGBA{200, 40, 40, 255}, color.RGBA{40, 160, 60, 255}, color.RGBA{40, 80, 200, 255}))
 
 	// A torrent whose data are nowhere: it stays downloading.
 	in := makeContent(t, "Incoming", 32<<10, map[string][]byte{"big.bin": bytes.Repeat([]byte{1}, 1<<20)})
@@ -88,22 +92,112 @@ func startTVSite(t *testing.T, o hearthOptions) *tvSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sub, _, err := chm.Subscribe(ctx, link, channel.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	enginetest.WaitFor(t, e, fmt.Sprint(mt.ID), 30*time.Second, "movies verified", enginetest.Complete)
 	enginetest.WaitFor(t, e, fmt.Sprint(ch.TorrentID), 30*time.Second, "channel torrent verified", enginetest.Complete)
-
-	// The library indexes in the background (every 5 s).
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		page, err := h.Library.Find(library.Query{Limit: 100})
-		if err == nil && len(page.Items) >= 6 && allProbed(page.Items) {
+		s, err := chm.Subscription(sub.ID)
+		if err == nil && s.State == channel.StateSynced && s.NewItems == 2 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("library after 30 s: %+v, %v; want 6 probed items", page.Items, err)
+			t.Fatalf("subscription after 30 s: %+v, %v; want synced with 2 new items", s, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log.Debug("tv site ready")
+
+	// The library indexes in the background (every 5 s).
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		page, err := h.Library.Find(library.Query{Limit: 100})
+		if err == nil && countKinds(page.Items) == 7 && allProbed(page.Items) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("library after 30 s: %+v, %v; want 7 probed media items", page.Items, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	return &tvSite{hearth: h, Incoming: it}
+}
+
+// lanFunc is a channel.LAN answering with a function.
+type lanFunc func(ctx context.Context, target [20]byte) ([]mutable.Item, []string, error)
+
+func (f lanFunc) Lookup(ctx context.Context, target [20]byte) ([]mutable.Item, []string, error) {
+	return f(ctx, target)
+}
+
+// startChannels runs a channel manager over e with its own memory store
+// (DHT off; lan may be nil).
+func startChannels(t *testing.T, e *engine.Engine, lan channel.LAN) *channel.Manager {
+	t.Helper()
+	st, err := store.Open(store.Options{Backend: store.BackendMemory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m, err := channel.New(channel.Options{
+		Engine: e, Store: st, LAN: lan, Logger: enginetest.Logger(t),
+		Dir:          filepath.Join(t.TempDir(), "channels"),
+		DownloadDir:  func() string { return e.Settings().DownloadDir },
+		PublishDelay: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return m
+}
+
+// publish creates channel name with the files and publishes it.
+func publish(t *testing.T, m *channel.Manager, name string, paths []string) channel.Channel {
+	t.Helper()
+	if _, err := m.Create(name, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AddItems(name, paths); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := m.Publish(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+// writePhotos writes photo<first>.jpg, photo<first+1>.jpg… of the colours.
+func writePhotos(t *testing.T, first int, colours ...color.RGBA) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for i, c := range colours {
+		p := filepath.Join(dir, fmt.Sprintf("photo%d.jpg", first+i))
+		if err := os.WriteFile(p, jpegOf(t, c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+// countKinds counts the video, audio and photo items.
+func countKinds(items []library.Item) int {
+	n := 0
+	for _, it := range items {
+		if it.Kind == library.KindVideo || it.Kind == library.KindAudio || it.Kind == library.KindPhoto {
+			n++
+		}
+	}
+	return n
 }
 
 func allProbed(items []library.Item) bool {
@@ -352,6 +446,31 @@ func TestTVKeyboardWalk(t *testing.T) {
 			press(t, p, "slides", "photo2.jpg", "Enter")
 			press(t, p, "grid", "Show photo2.jpg", "Escape")
 			press(t, p, "home", "Channel Family photos", "Escape")
+
+			// A followed channel with new items shows a badge until it is
+			// opened.
+			press(t, p, "home", "Channel Holiday, 2 new", "ArrowRight")
+			var badge string
+			p.Eval(t, `document.activeElement.querySelector(".badge").textContent`, &badge)
+			if badge != "2" {
+				t.Errorf("badge of Holiday = %q, want 2", badge)
+			}
+			shot("channels")
+			press(t, p, "grid", "Slideshow", "Enter")
+			p.WaitFor(t, `document.querySelectorAll("#grid-items .card").length === 2`)
+			press(t, p, "home", "Channel Holiday", "Escape")
+			p.WaitFor(t, `document.activeElement.getAttribute("aria-label") === "Channel Holiday" && !document.activeElement.querySelector(".badge")`)
+			expectFocus(t, p, "home", "Channel Holiday")
+			var sub struct {
+				Subscriptions []struct {
+					Name     string `json:"name"`
+					NewItems int    `json:"newItems"`
+				} `json:"subscriptions"`
+			}
+			if apiJSON(t, "GET", site.URL+"/api/v1/subscriptions", nil, &sub); len(sub.Subscriptions) != 1 || sub.Subscriptions[0].NewItems != 0 {
+				t.Errorf("subscriptions after opening Holiday = %+v, want its new items seen", sub.Subscriptions)
+			}
+			press(t, p, "home", "Channel Family photos", "ArrowLeft")
 			press(t, p, "home", "Continue clip.webm", "ArrowUp")
 
 			// The menu: library grids, downloads, settings.
@@ -364,7 +483,7 @@ func TestTVKeyboardWalk(t *testing.T) {
 			expectFocus(t, p, "home", "Music")
 			press(t, p, "grid", "Slideshow", "ArrowRight", "Enter")
 			press(t, p, "grid", "Show photo", "ArrowDown")
-			p.WaitFor(t, `document.querySelectorAll("#grid-items .card").length === 3`)
+			p.WaitFor(t, `document.querySelectorAll("#grid-items .card").length === 5`)
 			shot("photos")
 			press(t, p, "home", "Photos", "Escape")
 
