@@ -156,9 +156,15 @@ export function libraryView(main, kind, params) {
     h('div', { class: 'row' }, h('div', { class: 'grow' }, search)), cont, list, empty, more);
   load(false);
   loadContinue();
+  // The index changes often while files download: refresh at most every
+  // 3 s, and not under a user who has paged further down.
+  let later = 0;
   return {
-    update: (k) => { if (k === 'library') { load(false); loadContinue(); } },
-    destroy: () => clearTimeout(timer),
+    update: (k) => {
+      if (k !== 'library' || later || items.length > (kind === 'photo' ? 60 : 40)) return;
+      later = setTimeout(() => { later = 0; load(false); loadContinue(); }, 3000);
+    },
+    destroy: () => { clearTimeout(timer); clearTimeout(later); },
   };
 }
 
