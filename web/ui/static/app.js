@@ -314,6 +314,7 @@ function detailsView(id) {
   };
   const fillFiles = (list) => {
     for (const f of list) {
+      if (f.path.startsWith('.pad/')) continue; // BEP 47 padding between a channel's files
       let row = fileRows.get(f.index);
       if (!row) {
         const cb = h('input', { type: 'checkbox', id: 'f-' + f.index, class: 'want' });
