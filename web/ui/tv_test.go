@@ -68,8 +68,7 @@ func startTVSite(t *testing.T, o hearthOptions) *tvSite {
 			tweak(wo)
 		}
 	}
-	h := startHearth(t, o)
-	h.Channels = chm
+	h := startHearth(t, o) // h.Channels runs unused: chm serves the API
 	e := h.Engine
 
 	clip, err := os.ReadFile(filepath.Join("..", "internal", "browsertest", "testdata", "clip.webm"))
