@@ -218,10 +218,10 @@ type Share struct {
 	// instead of the system's (a self-signed server); certificates are
 	// always verified.
 	SMTPCAFile string `key:"smtp_ca_file" help:"PEM certificates to trust for the mail server instead of the system roots (empty = system roots)"`
-	// Outside asks the home router (NAT-PMP) to forward OutsidePort to
+	// Outside asks the home router (NAT-PMP, else UPnP-IGD) to forward OutsidePort to
 	// this device, so that share links work from outside the home. Off:
 	// opening a port to the internet is the owner's decision.
-	Outside bool `key:"outside" help:"ask the router (NAT-PMP) for a port so that share links work from outside the home"`
+	Outside bool `key:"outside" help:"ask the router (NAT-PMP or UPnP-IGD) for a port so that share links work from outside the home"`
 	// OutsidePort is the port of the share pages for outside links: a
 	// listener that serves share pages only, never the control API.
 	OutsidePort int `key:"outside_port" help:"port of the share-pages-only listener that outside links reach"`

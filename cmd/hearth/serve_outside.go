@@ -14,6 +14,7 @@ import (
 
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/device/natpmp"
+	"github.com/hearth-media/hearth/device/upnpigd"
 	"github.com/hearth-media/hearth/web"
 )
 
@@ -23,12 +24,14 @@ const mappingLifetime = 2 * time.Hour
 
 // outside is the outside link of shares (config share.outside): a
 // listener on share.outside_port that serves share pages only (the
-// control API is never reachable from outside the home), and a NAT-PMP
-// mapping of that port on the router, renewed while the daemon runs.
+// control API is never reachable from outside the home), and a mapping
+// of that port on the router (NAT-PMP, else UPnP-IGD), renewed while the
+// daemon runs.
 type outside struct {
 	log  *slog.Logger
 	port uint16
-	pmp  *natpmp.Client
+	gw   netip.AddrPort // NAT-PMP address of the router; invalid: none found
+	pm   portMapper     // the protocol the router answered; nil until then
 
 	mu sync.Mutex
 	st web.OutsideState
@@ -59,22 +62,22 @@ func startOutside(ctx context.Context, cfg *config.Config, pages http.Handler, l
 		o.set(web.OutsideState{Reason: "no router to ask: " + err.Error()})
 		log.Warn("no outside link", "err", err)
 	} else {
-		o.pmp = &natpmp.Client{Gateway: gw}
+		o.gw = gw
 	}
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if o.pmp != nil {
+		if o.gw.IsValid() {
 			o.run(mctx)
 		}
 	}()
 	return o.state, func() {
 		cancel()
 		<-done
-		if o.pmp != nil {
+		if o.pm != nil {
 			dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Second)
-			if _, err := o.pmp.MapTCP(dctx, o.port, 0, 0); err != nil {
+			if _, err := o.pm.MapTCP(dctx, o.port, 0); err != nil {
 				log.Debug("delete port mapping", "err", err)
 			}
 			dcancel()
@@ -145,25 +148,85 @@ func (o *outside) run(ctx context.Context) {
 	}
 }
 
+// portMapper is NAT-PMP or UPnP-IGD: map o.port (lifetime 0 deletes)
+// and tell the router's public address.
+type portMapper interface {
+	MapTCP(ctx context.Context, port uint16, lifetime time.Duration) (granted time.Duration, err error)
+	ExternalAddress(ctx context.Context) (netip.Addr, error)
+	Name() string
+}
+
+type pmpMapper struct{ c *natpmp.Client }
+
+func (p pmpMapper) Name() string { return "NAT-PMP" }
+func (p pmpMapper) ExternalAddress(ctx context.Context) (netip.Addr, error) {
+	return p.c.ExternalAddress(ctx)
+}
+func (p pmpMapper) MapTCP(ctx context.Context, port uint16, life time.Duration) (time.Duration, error) {
+	m, err := p.c.MapTCP(ctx, port, port, life)
+	if err == nil && life != 0 && m.External != port {
+		// The router chose another port: links would need it, and the
+		// next renewal might move it again. Give it back.
+		p.c.MapTCP(ctx, port, 0, 0)
+		return 0, fmt.Errorf("the router offered port %d instead of %d", m.External, port)
+	}
+	return m.Lifetime, err
+}
+
+type igdMapper struct{ c *upnpigd.Client }
+
+func (u igdMapper) Name() string { return "UPnP-IGD" }
+func (u igdMapper) ExternalAddress(ctx context.Context) (netip.Addr, error) {
+	return u.c.ExternalAddress(ctx)
+}
+func (u igdMapper) MapTCP(ctx context.Context, port uint16, life time.Duration) (time.Duration, error) {
+	granted, err := u.c.MapTCP(ctx, port, port, life)
+	if err == nil && life != 0 && granted == 0 {
+		granted = mappingLifetime // permanent: renew as usual, deleted at stop
+	}
+	return granted, err
+}
+
+// mapper finds the protocol the router speaks: NAT-PMP first (one UDP
+// exchange), then UPnP-IGD (on the same router address, port 1900).
+func (o *outside) mapper(ctx context.Context) (portMapper, error) {
+	if o.pm != nil {
+		return o.pm, nil
+	}
+	pmp := pmpMapper{&natpmp.Client{Gateway: o.gw}}
+	if _, err := pmp.ExternalAddress(ctx); err == nil {
+		return pmp, nil
+	} else if !errors.Is(err, natpmp.ErrNoAnswer) {
+		return nil, fmt.Errorf("the router refused NAT-PMP: %w", err)
+	}
+	c, err := upnpigd.Discover(ctx, netip.AddrPortFrom(o.gw.Addr(), 0))
+	if err != nil {
+		return nil, errors.New("the router answers neither NAT-PMP nor UPnP-IGD: forward the port by hand or use the links at home")
+	}
+	return igdMapper{c}, nil
+}
+
 // mapOnce asks for the mapping and the external address and returns when
 // to renew.
 func (o *outside) mapOnce(ctx context.Context) (time.Duration, error) {
-	m, err := o.pmp.MapTCP(ctx, o.port, o.port, mappingLifetime)
-	if errors.Is(err, natpmp.ErrNoAnswer) {
-		return 0, errors.New("the router does not answer NAT-PMP (UPnP-IGD is not supported yet): forward the port by hand or use the links at home")
-	}
+	pm, err := o.mapper(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("the router refused a port mapping: %w", err)
+		return 0, err
 	}
-	ext, err := o.pmp.ExternalAddress(ctx)
+	o.pm = pm
+	life, err := pm.MapTCP(ctx, o.port, mappingLifetime)
+	if err != nil {
+		return 0, fmt.Errorf("the router refused a port mapping (%s): %w", pm.Name(), err)
+	}
+	ext, err := pm.ExternalAddress(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("the router did not tell its address: %w", err)
 	}
 	if !publicAddr(ext) {
 		return 0, fmt.Errorf("the router's own address %s is not public (another router or the provider's NAT is in front): outside links would not work", ext)
 	}
-	o.set(web.OutsideState{Base: "http://" + netip.AddrPortFrom(ext, m.External).String()})
-	return max(m.Lifetime/2, time.Minute), nil
+	o.set(web.OutsideState{Base: "http://" + netip.AddrPortFrom(ext, o.port).String()})
+	return max(life/2, time.Minute), nil
 }
 
 // publicAddr: an address the internet can reach, so not private, shared

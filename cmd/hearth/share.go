@@ -51,8 +51,9 @@ invite that subscribes a Hearth install to the channel.
 
 The link uses the device's LAN address and its .local name: it works inside
 the home network. With share.outside = true in the daemon's config the
-device asks the home router (NAT-PMP) to forward a port that serves share
-pages only, and create prints an outside link that works from anywhere.
+device asks the home router (NAT-PMP or UPnP-IGD) to forward a port that
+serves share pages only, and create prints an outside link that works
+from anywhere.
 --file takes a path as "hearth info ID" shows it below the torrent's folder.
 A download is a file fetched with its download link or one "download all"
 zip; --max-downloads counts those. See docs/share.md.`,

@@ -86,7 +86,36 @@ func TestShareOutside(t *testing.T) {
 	for out = ""; !strings.Contains(out, "refused") && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		out = d2.mustCLI("share", "create", "--channel", "Summer")
 	}
-	if !strings.Contains(out, "No outside link: the router refused a port mapping: natpmp: not authorized") || !strings.Contains(out, "inside the home network only") || strings.Contains(out, "\noutside link:") {
+	if !strings.Contains(out, "No outside link: the router refused NAT-PMP: natpmp: not authorized") || !strings.Contains(out, "inside the home network only") || strings.Contains(out, "\noutside link:") {
 		t.Errorf("share create with a refusing router printed:\n%s", out)
+	}
+}
+
+// TestShareOutsideUPnP: a router that speaks only UPnP-IGD (Debian's
+// miniupnpd in a network namespace, natpmptest.StartMiniupnpd): the
+// daemon falls back to it, the router holds a DNAT rule for the port,
+// the outside link carries the router's address (5.5.5.5, a label in
+// the namespace: the test sends nothing there), and the rule goes when
+// the daemon stops.
+func TestShareOutsideUPnP(t *testing.T) {
+	r := natpmptest.StartMiniupnpd(t, false, true)
+	port := freePort(t)
+	d := startDaemonProc(t, t.TempDir(), "HEARTH_SHARE_OUTSIDE=true",
+		fmt.Sprintf("HEARTH_SHARE_OUTSIDE_PORT=%d", port), "HEARTH_SHARE_GATEWAY="+r.Gateway.String())
+	d.mustCLI("channel", "create", "Summer")
+	var out string
+	deadline := time.Now().Add(20 * time.Second)
+	for ; !strings.Contains(out, "\noutside link:") && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		out = d.mustCLI("share", "create", "--channel", "Summer")
+	}
+	if want := fmt.Sprintf("outside link: http://5.5.5.5:%d/s/", port); !strings.Contains(out, want) {
+		t.Fatalf("share create printed (want %q):\n%s", want, out)
+	}
+	if rules := r.Rules(t); !strings.Contains(rules, fmt.Sprint(port)) || !strings.Contains(rules, "10.213.0.1") {
+		t.Errorf("router has no DNAT rule for port %d:\n%s", port, rules)
+	}
+	d.stop()
+	if rules := r.Rules(t); strings.Contains(rules, fmt.Sprint(port)) {
+		t.Errorf("rule left after the daemon stopped:\n%s", rules)
 	}
 }
