@@ -573,3 +573,123 @@ func TestTVLiveDownloads(t *testing.T) {
 	}
 	checkPage(t, p, "home")
 }
+
+// ownerJSON is apiJSON with the owner's password.
+func ownerJSON(t *testing.T, method, url string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("admin", testPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, url, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestTVPairing: a TV the daemon does not trust (loopback not trusted, a
+// password set) shows the pairing screen with a big match number; the
+// owner approves the request with that number and the TV is in, with its
+// session cookie; Sign out in Settings puts it back on the pairing screen.
+func TestTVPairing(t *testing.T) {
+	h := startHearth(t, hearthOptions{Password: testPassword})
+	// A Basic challenge on a page's fetch makes the browser wait for its
+	// own password dialog (headless: forever): the pairing screen never
+	// comes. Say so at once rather than after a timeout.
+	req, _ := http.NewRequest("GET", h.URL+"/api/v1/session", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Sec-Fetch-Mode", "cors")
+	req.Header.Set("Sec-Fetch-Dest", "empty")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if c := resp.Header.Get("WWW-Authenticate"); resp.StatusCode == http.StatusUnauthorized && c != "" {
+		t.Fatalf("a page's fetch gets 401 with WWW-Authenticate %s: the browser would show its password dialog over the TV app (web/auth.go unauthorized must leave the challenge out for same-origin fetches)", c)
+	}
+	b := browsertest.Start(t)
+	p := b.NewPage(t, browsertest.TV720)
+	p.Navigate(t, h.URL+"/tv")
+	p.WaitFor(t, `document.getElementById("pair").classList.contains("on") && !!document.getElementById("pair-match")`)
+	expectFocus(t, p, "pair", "6-digit code")
+	var shown struct {
+		Match string  `json:"match"`
+		Px    float64 `json:"px"`
+	}
+	p.Eval(t, `(() => { const m = document.getElementById("pair-match");
+	  return {match: m.textContent, px: parseFloat(getComputedStyle(m).fontSize)}; })()`, &shown)
+	if len(shown.Match) != 4 || shown.Px < 3*24 {
+		t.Errorf("match number %q at %.0f px, want 4 digits at ≥ 72 px", shown.Match, shown.Px)
+	}
+	press(t, p, "pair", "Pair", "ArrowDown")
+	press(t, p, "pair", "6-digit code", "ArrowUp")
+	p.Screenshot(t, "pairing")
+	// The 401s that brought the pairing screen are expected errors.
+	for _, e := range p.Errors() {
+		if !strings.Contains(e, "401") {
+			t.Errorf("page error: %s", e)
+		}
+	}
+	p.ClearErrors()
+
+	var pending struct {
+		Pending []struct {
+			ID, Name, Match string
+		} `json:"requests"`
+	}
+	if code := ownerJSON(t, "GET", h.URL+"/api/v1/pair", &pending); code != 200 {
+		t.Fatalf("GET /api/v1/pair as owner = %d", code)
+	}
+	id := ""
+	for _, r := range pending.Pending {
+		if r.Match == shown.Match && r.Name == "TV" {
+			id = r.ID
+		}
+	}
+	if id == "" {
+		t.Fatalf("pending requests %+v: none named TV with match %s", pending.Pending, shown.Match)
+	}
+	if code := ownerJSON(t, "POST", h.URL+"/api/v1/pair/"+id+"/approve", nil); code != 200 {
+		t.Fatalf("approve = %d", code)
+	}
+
+	// The TV collects its token, sets its cookie, reloads: Home.
+	expectFocus(t, p, "home", "Videos")
+	var who string
+	p.Eval(t, `fetch("/api/v1/session").then(r => r.json()).then(d => d.you.name)`, &who)
+	if who != "TV" {
+		t.Errorf("session after pairing: you.name = %q, want TV", who)
+	}
+	var cookies bool
+	p.Eval(t, `document.cookie.includes("hearth_session")`, &cookies)
+	if cookies {
+		t.Errorf("the session cookie is readable from JavaScript; want HttpOnly")
+	}
+	checkPage(t, p, "home after pairing")
+
+	press(t, p, "home", "Settings", "ArrowRight", "ArrowRight", "ArrowRight", "ArrowRight")
+	press(t, p, "settings", "Sign out", "Enter")
+	p.WaitFor(t, `document.getElementById("set-you").textContent === "TV"`)
+	p.Screenshot(t, "settings")
+	p.Key(t, "Enter")
+	p.WaitFor(t, `document.getElementById("pair").classList.contains("on") && !!document.getElementById("pair-match")`)
+	var devices struct {
+		Devices []struct{ Name string } `json:"devices"`
+	}
+	ownerJSON(t, "GET", h.URL+"/api/v1/devices", &devices)
+	for _, d := range devices.Devices {
+		if d.Name == "TV" {
+			t.Errorf("devices after Sign out still list the TV: %+v", devices.Devices)
+		}
+	}
+}
