@@ -693,3 +693,75 @@ func TestTVPairing(t *testing.T) {
 		}
 	}
 }
+
+// TestTVGridPages: a library grid larger than one page (60 items) loads
+// the next page as the focus nears the end; Down walks it row by row with
+// the focused card always on screen, and Up comes back by the same column.
+func TestTVGridPages(t *testing.T) {
+	h := startHearth(t, hearthOptions{})
+	files := map[string][]byte{}
+	for i := 1; i <= 130; i++ {
+		files[fmt.Sprintf("track%03d.mp3", i)] = []byte(fmt.Sprintf("ID3 not really %d", i))
+	}
+	album := makeContent(t, "Album", 16<<10, files)
+	got, _, err := h.Engine.Add(context.Background(), engine.AddRequest{Metainfo: album.Metainfo, Dir: album.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enginetest.WaitFor(t, h.Engine, fmt.Sprint(got.ID), 30*time.Second, "album verified", enginetest.Complete)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		page, err := h.Library.Find(library.Query{Kind: library.KindAudio, Limit: 1000})
+		if err == nil && len(page.Items) == 130 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("library after 30 s: %d items, %v; want 130", len(page.Items), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	b := browsertest.Start(t)
+	p := b.NewPage(t, browsertest.TV720)
+	p.Navigate(t, h.URL+"/tv")
+	expectFocus(t, p, "home", "Videos")
+	press(t, p, "grid", "Play track", "ArrowRight", "Enter")
+	var cols int
+	p.Eval(t, `(() => { const c = document.querySelectorAll("#grid-items .card");
+	  let n = 0; while (n < c.length && c[n].offsetTop === c[0].offsetTop) n++; return n; })()`, &cols)
+	if cols < 3 {
+		t.Fatalf("grid columns at 720p = %d, want at least 3", cols)
+	}
+	index := func() int {
+		var i int
+		p.Eval(t, `Array.prototype.indexOf.call(document.getElementById("grid-items").children, document.activeElement)`, &i)
+		return i
+	}
+	p.Key(t, "ArrowRight")
+	for want := 1; ; {
+		expectFocus(t, p, "grid", "Play track")
+		if got := index(); got != want {
+			t.Fatalf("focused card %d, want %d (%d columns)", got, want, cols)
+		}
+		if want+cols >= 130 {
+			break
+		}
+		p.Key(t, "ArrowDown")
+		want += cols
+		// The next page comes before the focus gets there.
+		p.WaitFor(t, fmt.Sprintf(`document.getElementById("grid-items").children.length > %d`, want))
+	}
+	p.Screenshot(t, "music-end")
+	var n int
+	p.Eval(t, `document.getElementById("grid-items").children.length`, &n)
+	if n != 130 {
+		t.Errorf("grid holds %d cards at the end, want all 130", n)
+	}
+	last := index()
+	p.Key(t, "ArrowUp")
+	expectFocus(t, p, "grid", "Play track")
+	if got := index(); got != last-cols {
+		t.Errorf("after ArrowUp focused card %d, want %d", got, last-cols)
+	}
+	checkPage(t, p, "music grid")
+}
