@@ -248,8 +248,20 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 }
 
 func (a *api) unauthorized(w http.ResponseWriter, r *http.Request, msg string) {
-	w.Header().Set("WWW-Authenticate", authRealm)
+	setChallenge(w, r)
 	writeError(w, r, a.log, errorf(http.StatusUnauthorized, "%s", msg))
+}
+
+// setChallenge adds the Basic challenge to a 401, which makes remote apps
+// and a browser that opens an API URL ask for a password. The web UI's
+// own requests (fetch, EventSource, <img>, <video>: Sec-Fetch-Dest other
+// than document) get none: the browser would put its password dialog in
+// front of the UI's login and pairing screens.
+func setChallenge(w http.ResponseWriter, r *http.Request) {
+	if d := r.Header.Get("Sec-Fetch-Dest"); d != "" && d != "document" && d != "iframe" {
+		return
+	}
+	w.Header().Set("WWW-Authenticate", authRealm)
 }
 
 // hostMatches reports whether host (lowercased, no port) is allowed by

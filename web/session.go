@@ -100,7 +100,8 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch {
 	case errors.Is(err, access.ErrBadCredentials), errors.Is(err, access.ErrNoCredentials):
-		w.Header().Set("WWW-Authenticate", authRealm)
+		// No Basic challenge: this is the UI's login form, not a place
+		// for the browser's own password dialog.
 		return errorf(http.StatusUnauthorized, "wrong user name, password or token")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return errorf(http.StatusServiceUnavailable, "request cancelled")

@@ -146,6 +146,40 @@ func TestSessionWrongPassword(t *testing.T) {
 	e.noSecrets("correct horse", "wrong horse")
 }
 
+// TestNoChallengeForUIRequests: the web UI's fetches and event streams get
+// a 401 without WWW-Authenticate (the browser would show its own password
+// dialog over the UI); remote apps and a browser tab opening an API URL
+// still get the Basic challenge.
+func TestNoChallengeForUIRequests(t *testing.T) {
+	e := newAuthEnv(t)
+	for _, tc := range []struct {
+		path, dest string
+		challenge  bool
+	}{
+		{"/api/v1/torrents", "", true},
+		{"/api/v1/torrents", "document", true},
+		{"/api/v1/torrents", "empty", false},
+		{"/api/v1/events", "empty", false},
+		{"/stream/1/0", "video", false},
+		{"/api/v1/library/thumb/1/0", "image", false},
+	} {
+		var hdr []string
+		if tc.dest != "" {
+			hdr = []string{"Sec-Fetch-Dest", tc.dest, "Sec-Fetch-Site", "same-origin"}
+		}
+		w := e.req("GET", tc.path, lanAddr, nil, hdr...)
+		e.expect(w, 401, tc.path+" dest "+tc.dest)
+		if got := w.Header().Get("WWW-Authenticate") != ""; got != tc.challenge {
+			t.Errorf("GET %s with Sec-Fetch-Dest %q: challenge %v, want %v", tc.path, tc.dest, got, tc.challenge)
+		}
+	}
+	w := e.req("POST", "/api/v1/session", lanAddr, map[string]string{"user": "admin", "password": "wrong horse"})
+	e.expect(w, 401, "wrong login")
+	if got := w.Header().Get("WWW-Authenticate"); got != "" {
+		t.Errorf("failed login: WWW-Authenticate = %q, want none", got)
+	}
+}
+
 func TestBrowserName(t *testing.T) {
 	for _, tc := range []struct{ ua, want string }{
 		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", "Chrome on Linux"},
