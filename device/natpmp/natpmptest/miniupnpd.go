@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -39,6 +40,16 @@ func StartMiniupnpd(t testing.TB, natpmp, upnp bool) *Miniupnpd {
 			t.Skipf("%s missing: apt-get install -y --no-install-recommends miniupnpd-nftables nftables iproute2", p)
 		}
 	}
+	// Tests of several packages (separate processes) use 10.213.0.0/24:
+	// one at a time, or the host's routes to it would be ambiguous.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "hearth-natpmptest-10.213.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Close() }) // releases the lock, after the cleanups below (LIFO)
 	m := &Miniupnpd{Gateway: netip.MustParseAddr("10.213.0.2"), ns: fmt.Sprintf("hearth-pmp-%d", os.Getpid()), log: &lockedBuf{}}
 	host, peer := fmt.Sprintf("hp%da", os.Getpid()%100000), fmt.Sprintf("hp%db", os.Getpid()%100000)
 	run := func(args ...string) {
