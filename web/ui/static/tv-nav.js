@@ -51,7 +51,7 @@ export function near(scr, i) {
 
 function enterLine(line) {
   const its = items(line);
-  const i = Math.min(memory.get(line) ?? 0, its.length - 1);
+  const i = Math.min(memory.get(line) || 0, its.length - 1);
   focus(its[Math.max(0, i)]);
 }
 

@@ -1,6 +1,7 @@
 // The TV player (video and audio, full screen) and the photo slideshow.
-// Each returns a screen for tv.js: {el, enter(arg), leave(), key(e)}; key
-// answers true for the keys it used, so the rest (Back) reach tv.js.
+// Each returns a screen for tv.js: {el, enter(arg), leave(), key(k)}; key
+// gets the key's name and answers true for the keys it used, so the rest
+// (Back) reach tv.js.
 import { api, clock } from "./api.js";
 import { focus } from "./tv-nav.js";
 
@@ -80,9 +81,8 @@ export function player(root, { back }) {
       v.removeAttribute("src");
       v.load();
     },
-    key(e) {
+    key(k) {
       show();
-      const k = e.key;
       if (TOGGLE.has(k)) {
         if (v.paused) v.play().catch(() => {});
         else v.pause();
@@ -152,9 +152,8 @@ export function slides(root, { back }) {
       clearTimeout(timer);
       img.removeAttribute("src");
     },
-    key(e) {
+    key(k) {
       show();
-      const k = e.key;
       if (TOGGLE.has(k)) {
         playing = !playing;
         paint();

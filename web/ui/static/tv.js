@@ -20,7 +20,9 @@ const GLYPH = { video: "▶", audio: "♪", photo: "▣", document: "≡", other
 const KIND = { videos: ["video", "Videos"], music: ["audio", "Music"], photos: ["photo", "Photos"] };
 
 // ---- screens ----
-const screens = {}; // name → {el, enter(arg), key(e) → handled, leave()}
+// (No optional chaining or ?? here: TV browsers are often old Chromiums.)
+const call = (s, name, arg) => s[name] && s[name](arg);
+const screens = {}; // name → {el, enter(arg), key(k) → handled, leave(), resume()}
 const stack = []; // [{name, last}] — last: the element focused when we left it
 
 function showOnly(name) {
@@ -33,12 +35,12 @@ function open(name, arg) {
     top.last = document.activeElement;
     top.key = top.last && top.last.dataset.key;
     top.line = top.last && top.last.closest(".line,.grid");
-    screens[top.name].leave?.();
+    call(screens[top.name], "leave");
   }
   stack.push({ name });
   history.pushState({ d: stack.length }, "");
   showOnly(name);
-  screens[name].enter?.(arg);
+  call(screens[name], "enter", arg);
   if (!screens[name].el.contains(document.activeElement)) first(screens[name].el);
 }
 
@@ -47,13 +49,13 @@ function pop(depth) {
   let changed = false;
   while (stack.length > Math.max(1, depth)) {
     const s = stack.pop();
-    screens[s.name].leave?.();
+    call(screens[s.name], "leave");
     changed = true;
   }
   if (!changed) return;
   const top = stack[stack.length - 1];
   showOnly(top.name);
-  screens[top.name].resume?.();
+  call(screens[top.name], "resume");
   // A live update may have replaced the card we left from: find its
   // successor by key in the same line.
   let last = top.last;
@@ -71,24 +73,34 @@ function back() {
 
 window.addEventListener("popstate", (e) => pop((e.state && e.state.d) || 1));
 
+// Remotes that give no key name (older TV browsers) still give key codes;
+// Back is 461 on webOS and 10009 on Tizen.
+const CODES = {
+  8: "Backspace", 13: "Enter", 27: "Escape", 32: " ", 37: "ArrowLeft", 38: "ArrowUp", 39: "ArrowRight", 40: "ArrowDown",
+  19: "MediaPause", 412: "MediaRewind", 413: "MediaStop", 415: "MediaPlay", 417: "MediaFastForward",
+  176: "MediaTrackNext", 177: "MediaTrackPrevious", 179: "MediaPlayPause", 461: "GoBack", 10009: "GoBack",
+};
+const keyOf = (e) => (e.keyCode === 461 || e.keyCode === 10009 || !e.key || e.key === "Unidentified" ? CODES[e.keyCode] || "" : e.key);
+
 document.addEventListener("keydown", (e) => {
+  const k = keyOf(e);
   const top = stack[stack.length - 1];
   if (!top) return;
   const t = e.target;
   const typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA");
-  if (typing && (e.key === "ArrowLeft" || e.key === "ArrowRight" || e.key === "Backspace" || e.key === " ")) return;
+  if (typing && (k === "ArrowLeft" || k === "ArrowRight" || k === "Backspace" || k === " ")) return;
   const s = screens[top.name];
-  if (s.key && s.key(e)) {
+  if (s.key && s.key(k)) {
     e.preventDefault();
     return;
   }
-  if (BACK.has(e.key)) {
+  if (BACK.has(k)) {
     e.preventDefault();
     back();
-  } else if (e.key.startsWith("Arrow")) {
+  } else if (k.startsWith("Arrow")) {
     e.preventDefault();
-    move(s.el, e.key);
-  } else if (e.key === "Enter") {
+    move(s.el, k);
+  } else if (k === "Enter") {
     const a = document.activeElement;
     if (a && a.classList.contains("f") && a.tagName !== "INPUT") {
       e.preventDefault();
@@ -177,7 +189,7 @@ async function loadHome() {
   const ci = cont.items || [];
   fill($("r-continue"), ci.map((it) => {
     // Here duration is the player's, in seconds (library items: ns).
-    const c = itemCard({ ...it, duration: it.duration * 1e9 }, null, it.position);
+    const c = itemCard(Object.assign({}, it, { duration: it.duration * 1e9 }), null, it.position);
     c.setAttribute("aria-label", `Continue ${it.name}`);
     c.lastChild.textContent = `${clock(it.position)} of ${clock(it.duration)}`;
     return c;
@@ -353,7 +365,7 @@ for (const b of $("home").querySelectorAll("[data-go]")) {
 const shown = (it) => !/^\.pad\//.test(it.path || "");
 
 // ---- library grid (a kind, or a channel's items) ----
-let gridQuery = "", gridNext = "", gridItems = [], gridLoading = false;
+let gridQuery = "", gridNext = "", gridItems = [];
 
 screens.grid = {
   el: $("grid"),
@@ -375,33 +387,43 @@ screens.grid = {
       if (arg.sub) api("POST", `/api/v1/subscriptions/${encodeURIComponent(arg.sub)}/seen`).catch(() => {});
     }
     gridNext = "";
+    gridGen++;
+    gridLoad = null;
     await more();
     $("grid-empty").hidden = gridItems.length > 0;
     $("grid-show").hidden = !gridItems.some((x) => x.kind === "photo");
     if (stack[stack.length - 1].name === "grid") first($("grid"));
   },
-  key(e) {
-    // Near the end of what is loaded, ask for the next page.
-    const its = $("grid-items").children;
-    if (e.key.startsWith("Arrow") && gridNext && its.length && Array.prototype.indexOf.call(its, document.activeElement) > its.length - 10) more();
-    return false;
+  key(k) {
+    // Near the end of what is loaded, ask for the next page; Down on the
+    // last loaded row waits for it and then moves.
+    const its = $("grid-items").children, a = document.activeElement;
+    const i = Array.prototype.indexOf.call(its, a);
+    if (!k.startsWith("Arrow") || !gridNext || i < 0 || i <= its.length - 10) return false;
+    const next = more();
+    if (k !== "ArrowDown" || a.offsetTop !== its[its.length - 1].offsetTop) return false;
+    next.then(() => { if (document.activeElement === a) move($("grid"), "ArrowDown"); });
+    return true;
   },
 };
 
-async function more() {
-  if (gridLoading) return;
-  gridLoading = true;
-  try {
-    const d = await get(`/api/v1/library?${gridQuery}&limit=60${gridNext ? "&cursor=" + encodeURIComponent(gridNext) : ""}`, { items: [] });
+// more loads the grid's next page; a page asked for by an earlier grid
+// (left since) is dropped.
+let gridGen = 0, gridLoad = null;
+function more() {
+  if (gridLoad) return gridLoad;
+  const gen = gridGen;
+  const url = `/api/v1/library?${gridQuery}&limit=60${gridNext ? "&cursor=" + encodeURIComponent(gridNext) : ""}`;
+  gridLoad = get(url, { items: [] }).then((d) => {
+    if (gen !== gridGen) return;
     gridNext = d.next || "";
     const add = (d.items || []).filter(shown);
     gridItems.push(...add);
     $("grid-items").append(...add.map((it) => itemCard(it, gridItems)));
-  } catch (err) {
-    $("grid-sub").textContent = err.message;
-  } finally {
-    gridLoading = false;
-  }
+  }, (err) => {
+    if (gen === gridGen) $("grid-sub").textContent = err.message;
+  }).then(() => { gridLoad = null; });
+  return gridLoad;
 }
 
 $("grid-show").addEventListener("click", () => {
@@ -456,19 +478,19 @@ let pairing = false;
 function showPair() {
   if (pairing) return;
   pairing = true;
-  for (const s of stack.splice(0)) screens[s.name].leave?.();
+  for (const s of stack.splice(0)) call(screens[s.name], "leave");
   stack.push({ name: "pair" });
   showOnly("pair");
   pairScreen($("pair-box"), { name: "TV", pair: true });
 }
 screens.pair = {
   el: $("pair"),
-  key(e) {
+  key(k) {
     // Up/Down walk the form's controls in order; Left/Right stay in a field.
-    if (e.key !== "ArrowUp" && e.key !== "ArrowDown") return BACK.has(e.key) || e.key.startsWith("Arrow");
+    if (k !== "ArrowUp" && k !== "ArrowDown") return BACK.has(k) || k.startsWith("Arrow");
     const cs = Array.from($("pair").querySelectorAll("input,button")).filter((c) => c.offsetParent !== null);
     const i = cs.indexOf(document.activeElement);
-    const n = cs[Math.max(0, Math.min(cs.length - 1, i + (e.key === "ArrowDown" ? 1 : -1)))];
+    const n = cs[Math.max(0, Math.min(cs.length - 1, i + (k === "ArrowDown" ? 1 : -1)))];
     if (n) n.focus();
     return true;
   },
