@@ -25,6 +25,8 @@ DEPS=(
 	"systemd-analyze systemd"                # firmware/: systemd-analyze verify packaging/systemd/hearth.service
 	"dpkg-deb dpkg"                          # make package and its test (always on Debian)
 	"busybox busybox"                        # firmware/: S99hearth under BusyBox ash and start-stop-daemon
+	"- miniupnpd-nftables"                    # a real UPnP-IGD/NAT-PMP router in a test namespace (device/natpmp, device/upnpigd)
+	"nft nftables"                           # the firewall miniupnpd maps ports in
 	"chromium chromium"                      # headless browser tests of the web UI and share pages (web/internal/browsertest)
 	"- fonts-dejavu-core"                    # a font for chromium's screenshots (headless has none by default)
 )
