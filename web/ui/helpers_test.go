@@ -59,6 +59,9 @@ type hearthOptions struct {
 	Tweak func(*web.Options)
 	// Wrap, when set, wraps the handler (to watch requests).
 	Wrap func(http.Handler) http.Handler
+	// ChannelLAN, when set, is where the channel manager looks channels
+	// up (the DHT is off): a stand-in for other devices on the LAN.
+	ChannelLAN channel.LAN
 }
 
 // testPassword is the password tests log in with.
@@ -95,7 +98,7 @@ func startHearth(t *testing.T, o hearthOptions) *hearth {
 		t.Fatal(err)
 	}
 	h.Channels, err = channel.New(channel.Options{
-		Engine: n.Engine, Store: st, Logger: log,
+		Engine: n.Engine, Store: st, Logger: log, LAN: o.ChannelLAN,
 		Dir:          filepath.Join(t.TempDir(), "channels"),
 		DownloadDir:  func() string { return n.Engine.Settings().DownloadDir },
 		PublishDelay: -1,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/enginetest"
+	"github.com/hearth-media/hearth/engine/mutable"
 	"github.com/hearth-media/hearth/web/internal/browsertest"
 )
 
@@ -550,4 +551,73 @@ func TestPhoneManage(t *testing.T) {
 		t.Errorf("settings after Save: download %d kB/s, scheduled %v; want 250, true", s.DownloadKBps, s.AltScheduled)
 	}
 	checkPage(t, p, "settings")
+}
+
+// waitShow is WaitFor that, when cond stays false, fails with what the
+// page shows (show, a JavaScript string) and what the daemon says.
+func waitShow(t *testing.T, p *browsertest.Page, cond, show string, daemon func() string) {
+	t.Helper()
+	deadline := time.Now().Add(browsertest.Timeout)
+	for {
+		var ok bool
+		if err := p.TryEval(cond, &ok); err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			var shown string
+			p.TryEval(show, &shown)
+			t.Fatalf("wait for %s: still false after %v; page: %s; daemon: %s", cond, browsertest.Timeout, shown, daemon())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPhoneFollow: following another device's channel by its link: the
+// subscription arrives with a new-items badge (on the tab too), its
+// photos browse in the library, "Mark seen" clears the badges, and
+// Unsubscribe ends it.
+func TestPhoneFollow(t *testing.T) {
+	pub := enginetest.StartNode(t, enginetest.NodeOptions{})
+	pm := startChannels(t, pub.Engine, nil)
+	publish(t, pm, "Holiday", writePhotos(t, 1, color.RGBA{230, 160, 30, 255}, color.RGBA{120, 40, 160, 255}))
+	link, err := pm.Link("Holiday")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startHearth(t, hearthOptions{ChannelLAN: lanFunc(func(context.Context, [20]byte) ([]mutable.Item, []string, error) {
+		return pm.Held(), []string{pub.PeerAddr()}, nil
+	})})
+
+	b := browsertest.Start(t)
+	p := b.NewPage(t, browsertest.Phone)
+	p.Navigate(t, h.URL+"/#channels")
+	p.WaitFor(t, `document.querySelector("#ch-subs li.muted") !== null`)
+	p.Click(t, "#ch-link")
+	p.Type(t, link)
+	p.Click(t, "form:has(#ch-link) button[type=submit]")
+	p.WaitFor(t, `document.querySelector("#ch-subs .name")?.textContent === "Holiday"`)
+	// The channels event brings the synced subscription: no reload.
+	waitShow(t, p, `document.querySelector("#ch-subs .badge")?.textContent === "2" && document.querySelector("#tab-channels .badge")?.textContent === "2"`,
+		`document.querySelector("#ch-subs").innerText + " | tab badge " + document.querySelector("#tab-channels .badge").textContent`,
+		func() string { return fmt.Sprintf("%+v", h.Channels.Subscriptions()) })
+	p.Screenshot(t, "followed")
+	checkPage(t, p, "followed")
+
+	p.Click(t, `a[aria-label="Browse Holiday"]`)
+	p.WaitFor(t, `location.hash.startsWith("#library/photo?channel=") && document.querySelectorAll("#lib-items li").length === 2`)
+	p.Screenshot(t, "channel-photos")
+	checkPage(t, p, "channel photos")
+
+	p.Eval(t, `location.hash = "#channels"`, nil)
+	p.WaitFor(t, `document.querySelector('button[aria-label="Mark Holiday as seen"]') !== null`)
+	p.Click(t, `button[aria-label="Mark Holiday as seen"]`)
+	p.WaitFor(t, `document.querySelector("#ch-subs .badge") === null && document.querySelector("#tab-channels .badge").hidden`)
+	p.Click(t, `button[aria-label="Unsubscribe from Holiday"]`)
+	p.WaitFor(t, `document.querySelector("dialog[open] #dlg-ok") !== null`)
+	p.Click(t, "dialog[open] #dlg-ok")
+	p.WaitFor(t, `document.querySelector("#ch-subs li.muted")?.textContent === "Not following any channel."`)
+	if subs := h.Channels.Subscriptions(); len(subs) != 0 {
+		t.Errorf("subscriptions after Unsubscribe = %+v, want none", subs)
+	}
+	checkPage(t, p, "unsubscribed")
 }

@@ -233,15 +233,22 @@ export function channelsView(main) {
           },
         }, 'Unsubscribe')));
   };
+  let seq = 0, again = 0, gone = false;
   const load = async () => {
+    const my = ++seq; // an event and an action may load at once: keep the newest
     try {
       const [c, s] = await Promise.all([api('GET', '/api/v1/channels'), api('GET', '/api/v1/subscriptions')]);
+      if (my !== seq) return;
       mine.replaceChildren(...(c.channels || []).map(channelRow));
       if (!(c.channels || []).length) mine.append(h('li', { class: 'muted' }, 'No channels yet.'));
       const ss = s.subscriptions || [];
       subs.replaceChildren(...ss.map(subRow));
       if (!ss.length) subs.append(h('li', { class: 'muted' }, 'Not following any channel.'));
       setBadge('channels', ss.reduce((n, x) => n + (x.newItems || 0), 0));
+      // The channels event does not cover every step of a subscription
+      // (fetching → downloading → synced): look again while one is busy.
+      clearTimeout(again);
+      if (!gone && ss.some((x) => ['waiting', 'looking', 'fetching', 'downloading'].includes(x.state))) again = setTimeout(load, 3000);
     } catch (e) {
       mine.replaceChildren(h('li', { class: 'err' }, e.status === 404 || e.status === 503 ? 'This device has no channels.' : e.message));
     }
@@ -266,7 +273,10 @@ export function channelsView(main) {
         },
       }, h('div', { class: 'grow' }, h('label', { for: 'ch-link' }, 'Follow a channel by its link'), subLink), h('button', { type: 'submit', class: 'primary' }, 'Subscribe'))));
   load();
-  return { update: (k) => { if (k === 'channels') load(); } };
+  return {
+    update: (k) => { if (k === 'channels') load(); },
+    destroy: () => { gone = true; clearTimeout(again); },
+  };
 }
 
 // ---- shares
@@ -314,9 +324,12 @@ export function sharesView(main) {
           },
         }, 'Revoke') : null));
   };
+  let seq = 0;
   const load = async () => {
+    const my = ++seq;
     try {
       const r = await api('GET', '/api/v1/shares');
+      if (my !== seq) return;
       const ss = r.shares || [];
       list.replaceChildren(...(ss.length ? ss.map(row) : [h('li', { class: 'muted' }, 'No shares yet.')]));
     } catch (e) {
