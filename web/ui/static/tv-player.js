@@ -50,6 +50,7 @@ export function player(root, { back }) {
     sent = -1;
     from = at || 0;
     $("pl-title").textContent = it.name;
+    root.dataset.kind = it.kind; // audio: a note instead of a black screen
     v.src = `/stream/${it.torrent}/${it.index}`;
     v.play().catch(() => {}); // refused autoplay: Enter plays
     paint();

@@ -220,6 +220,12 @@ function channelRow(owned, subs) {
     cards.push(c);
   }
   fill($("r-channels"), cards);
+  // A channel's card shows its first photo, when it has one.
+  [...owned, ...subs].forEach((ch, i) => {
+    if (!ch.torrentId) return;
+    get(`/api/v1/library?torrent=${ch.torrentId}&kind=photo&limit=1`, { items: [] })
+      .then((d) => { if (d.items && d.items[0]) thumb(cards[i].firstChild, d.items[0]); }, () => {});
+  });
 }
 
 function emptyNote() {
