@@ -567,7 +567,16 @@ function showLogin() {
 function start() {
   buildTabs();
   stream = events({
-    torrents: (d) => { mergeTorrents(state.torrents, d); state.loaded = true; if (!state.stats) showSpeed(); notify('torrents'); },
+    torrents: (d) => {
+      // A download that finishes may be a channel's new version: its
+      // new-items count is not in any event, so ask for it then.
+      const finished = !d.full && (d.torrents || []).some((t) => t.progress >= 1 && (state.torrents.get(t.id)?.progress ?? 1) < 1);
+      mergeTorrents(state.torrents, d);
+      state.loaded = true;
+      if (!state.stats) showSpeed();
+      if (finished) refreshBadges();
+      notify('torrents');
+    },
     stats: (s) => { state.stats = s; showSpeed(); },
     channels: () => { refreshBadges(); notify('channels'); },
     library: () => notify('library'),
