@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -620,4 +621,50 @@ func TestPhoneFollow(t *testing.T) {
 		t.Errorf("subscriptions after Unsubscribe = %+v, want none", subs)
 	}
 	checkPage(t, p, "unsubscribed")
+}
+
+// TestPhonePollFallback: against a daemon without the event stream (an
+// older one: /api/v1/events answers 404) the app polls the torrent list,
+// once every 2 s, and still shows changes.
+func TestPhonePollFallback(t *testing.T) {
+	var polls atomic.Int64
+	h := startHearth(t, hearthOptions{Wrap: func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/api/v1/events":
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				io.WriteString(w, `{"error": "not found"}`)
+				return
+			case "/api/v1/torrents":
+				if r.Method == "GET" {
+					polls.Add(1)
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}})
+	b := browsertest.Start(t)
+	p := b.NewPage(t, browsertest.Phone)
+	p.Navigate(t, h.URL+"/")
+	p.WaitFor(t, `document.querySelector(".empty")?.textContent.startsWith("No torrents yet")`)
+	p.ClearErrors() // the 404 of /api/v1/events
+
+	c := makeContent(t, "Later", 16<<10, map[string][]byte{"x.bin": randomBytes(40 << 10)})
+	got, _, err := h.Engine.Add(context.Background(), engine.AddRequest{Metainfo: c.Metainfo, Dir: c.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.WaitFor(t, `document.querySelector(".torrent .st")?.textContent === "Seeding"`)
+	if err := h.Engine.Pause(got.ID); err != nil {
+		t.Fatal(err)
+	}
+	p.WaitFor(t, `document.querySelector(".torrent .st")?.textContent === "Paused"`)
+	checkPage(t, p, "polling")
+
+	before := polls.Load()
+	time.Sleep(4100 * time.Millisecond)
+	if n := polls.Load() - before; n < 1 || n > 3 {
+		t.Errorf("%d polls of GET /api/v1/torrents in 4.1 s, want 2 (one every 2 s)", n)
+	}
 }
