@@ -342,6 +342,9 @@ func TestReliabilityLoad(t *testing.T) {
 		}
 	}
 	budget := routerBudget(t)
+	if idleAnon > budget || anonAfter > budget {
+		t.Errorf("anonymous RSS idle %s, after the clients %s; want both within the router budget %s", mib(idleAnon), mib(anonAfter), mib(budget))
+	}
 	within := func(b int64) string {
 		if b <= budget {
 			return "within"
@@ -680,29 +683,34 @@ func TestReliabilitySwarm(t *testing.T) {
 	}
 	budget := routerBudget(t)
 	var rows strings.Builder
-	maxRSS := int64(0)
+	maxRSS, maxAnon := int64(0), int64(0)
 	for i, d := range daemons {
 		rss, err := vmRSS(d.cmd.Process.Pid, "VmRSS")
 		if err != nil {
 			t.Fatal(err)
 		}
 		peak, _ := vmRSS(d.cmd.Process.Pid, "VmHWM")
+		anon, _ := vmRSS(d.cmd.Process.Pid, "RssAnon")
 		maxRSS = max(maxRSS, peak)
+		maxAnon = max(maxAnon, anon)
 		role, took := "publisher", "-"
 		if i > 0 {
 			role, took = "subscriber", times[i-1].Round(100*time.Millisecond).String()
 		}
-		fmt.Fprintf(&rows, "| %d | %s | %s | %s | %s |\n", i, role, took, mib(rss), mib(peak))
+		fmt.Fprintf(&rows, "| %d | %s | %s | %s | %s | %s |\n", i, role, took, mib(rss), mib(anon), mib(peak))
 	}
 	ratio := float64(uploaded) / float64(size)
 	var frames, drops int64
 	if sw != nil {
 		frames, drops = sw.frames.Load(), sw.drops.Load()
 	}
-	t.Logf("%d daemons, %d MiB update: all complete %s; publisher uploaded %s (ratio %.2f); max peak RSS %s (budget %s); frames %d, dropped %d",
-		members, size>>20, allDone.Round(100*time.Millisecond), mib(uploaded), ratio, mib(maxRSS), mib(budget), frames, drops)
-	if maxRSS > budget+budget/2 {
-		t.Errorf("a daemon's peak RSS %s, more than 1.5 × the router budget %s", mib(maxRSS), mib(budget))
+	t.Logf("%d daemons, %d MiB update: all complete %s; publisher uploaded %s (ratio %.2f); max peak RSS %s, max anonymous RSS %s (budget %s); frames %d, dropped %d",
+		members, size>>20, allDone.Round(100*time.Millisecond), mib(uploaded), ratio, mib(maxRSS), mib(maxAnon), mib(budget), frames, drops)
+	// The budget is the Go memory limit; RSS also counts the binary's
+	// resident code (file-backed, about 20 MiB here), so the anonymous
+	// part is what must fit.
+	if maxAnon > budget {
+		t.Errorf("a daemon's anonymous RSS %s after the update, over the router budget %s", mib(maxAnon), mib(budget))
 	}
 	enginetest.Report(t, "65-load-swarm", fmt.Sprintf(`## Load: a channel update through a lossy swarm of %d daemons
 
@@ -721,8 +729,12 @@ every subscriber has it complete is measured.
 | Frames through the segment / dropped | %d / %d |
 | Router budget (Go memory limit) | %s |
 
-| Daemon | Role | Version 2 complete after | RSS after | Peak RSS |
-|---|---|---|---|---|
+The router budget is the Go soft memory limit; RSS also counts the
+binary's resident code (file-backed, reclaimable), so the test holds the
+anonymous part (heap, stacks) to the budget.
+
+| Daemon | Role | Version 2 complete after | RSS after | of it anonymous | Peak RSS |
+|---|---|---|---|---|---|
 %s`, members, members, how, members-1, size>>20, members-1, allDone.Round(100*time.Millisecond), ratio, ms(rtt), frames, drops, mib(budget), rows.String()))
 }
 
