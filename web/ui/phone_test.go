@@ -493,6 +493,31 @@ func TestPhonePairing(t *testing.T) {
 	if devs := h.Access.Devices(); len(devs) != 1 {
 		t.Errorf("paired devices after the guest signed out = %d (%+v), want 1", len(devs), devs)
 	}
+
+	// Pairing again with the 6-digit code "hearth pair" shows, typed.
+	guest.WaitFor(t, `document.activeElement?.id === "pair-pass"`)
+	guest.Key(t, "Tab")
+	guest.Key(t, "Tab")
+	guest.WaitFor(t, `document.activeElement?.id === "pair-start"`)
+	guest.Key(t, "Enter")
+	guest.WaitFor(t, `document.activeElement?.id === "pair-code"`)
+	pending := h.Access.PendingPairings()
+	if len(pending) != 1 {
+		t.Fatalf("pending pairings = %+v, want 1", pending)
+	}
+	guest.Type(t, "000000")
+	guest.Key(t, "Enter")
+	guest.WaitFor(t, `document.querySelector(".pair-msg").textContent !== "" && document.querySelector(".pair-msg").textContent !== "Checking the code…"`)
+	var wrong string
+	guest.Eval(t, `document.querySelector(".pair-msg").textContent`, &wrong)
+	t.Logf("a wrong code says: %s", wrong)
+	guest.Eval(t, `document.querySelector("#pair-code").select()`, nil)
+	guest.Type(t, pending[0].Code)
+	guest.Key(t, "Enter")
+	guest.WaitFor(t, `document.querySelector("#tab-torrents") !== null && !document.querySelector("#tabs").hidden`)
+	if devs := h.Access.Devices(); len(devs) != 2 {
+		t.Errorf("paired devices after pairing by code = %d, want 2", len(devs))
+	}
 }
 
 // TestPhoneManage walks the channel, share and settings screens' actions:

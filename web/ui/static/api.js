@@ -229,10 +229,11 @@ export function pairScreen(el, opts = {}) {
       return;
     }
     msg.textContent = '';
-    let busy = false, timer = 0, live = true;
+    let busy = false, timer = 0, live = true, queued = null;
     stop = () => { live = false; clearTimeout(timer); };
     const finish = async (body) => {
-      if (busy || !live) return;
+      if (!live) return;
+      if (busy) { if (body.code) queued = body; return; } // a code typed during a poll goes next
       busy = true;
       try {
         const r = await request('POST', '/api/v1/pair/' + encodeURIComponent(ticket.id), body, false);
@@ -246,6 +247,7 @@ export function pairScreen(el, opts = {}) {
         if (e.status === 404 || e.status === 410) { stop(); msg.textContent = 'The request expired or was denied. Start again.'; return; }
         fail(e);
       } finally { busy = false; }
+      if (live && queued) { const q = queued; queued = null; finish(q); return; }
       if (live) timer = setTimeout(() => finish({ secret: ticket.secret }), 2000);
     };
     const code = h('input', { id: 'pair-code', inputmode: 'numeric', autocomplete: 'one-time-code', maxLength: 6, pattern: '[0-9]{6}', 'aria-label': '6-digit code' });
