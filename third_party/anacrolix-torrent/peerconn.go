@@ -772,6 +772,14 @@ func (c *PeerConn) peerRequestDataReadFailed(err error, r Request) {
 	}
 	c.logger.Levelf(logLevel, "error reading chunk for peer Request %v: %v", r, err)
 	if c.t.closed.IsSet() {
+		// Hearth: forget the request, or servePeerRequest's deferred check
+		// (request still there without data) panics and takes the process
+		// down: seen when a torrent closed while an upload-limited read of
+		// it was in flight.
+		if state, ok := c.peerRequests[r]; ok {
+			state.allocReservation.Drop()
+			delete(c.peerRequests, r)
+		}
 		return
 	}
 	i := pieceIndex(r.Index)
