@@ -1,9 +1,10 @@
-// Package thumb makes small JPEG thumbnails of photos (JPEG, PNG, GIF,
-// WebP) and keeps them in a disk cache with a size cap. It is built for
-// devices with little memory: the image size is read before decoding and
-// images above a pixel cap are refused, a semaphore bounds how many
-// decodes run at once, and the scaling is a box filter that allocates
-// only the small output.
+// Package thumb makes JPEG thumbnails of photos (JPEG, PNG, GIF, WebP) in
+// two sizes — Small for grids and Large for a photo on a TV — and keeps
+// them in a disk cache with a size cap. It is built for devices with
+// little memory: the image size is read before decoding and images above
+// a pixel cap are refused, a semaphore bounds how many decodes run at
+// once (both sizes share it), and the scaling is a box filter that
+// allocates only the output, already oriented.
 package thumb
 
 import (
@@ -39,7 +40,29 @@ var (
 	ErrTooLarge = errors.New("thumb: image too large")
 	// ErrUnsupported means the file is not an image this package decodes.
 	ErrUnsupported = errors.New("thumb: not a supported image")
+	// ErrNoLarge means large thumbnails are off (Options.LargeSize < 0).
+	ErrNoLarge = errors.New("thumb: large thumbnails are off")
 )
+
+// Size is a thumbnail size.
+type Size int
+
+const (
+	// Small is Options.Size on the long side (320 px): grids, lists.
+	Small Size = iota
+	// Large is Options.LargeSize on the long side (1280 px): a photo
+	// full screen on a TV without sending it the 12 MP original. Never
+	// made from a JPEG's embedded EXIF thumbnail (too small).
+	Large
+)
+
+// String is the size's name in URLs: "small" or "large".
+func (s Size) String() string {
+	if s == Large {
+		return "large"
+	}
+	return "small"
+}
 
 // Options configure New. Zero fields take the defaults below.
 type Options struct {
@@ -47,8 +70,14 @@ type Options struct {
 	MaxBytes    int64  // cache size cap; default 64 MiB
 	Concurrency int    // decodes at once; default 1
 	MaxPixels   int    // refuse larger images; default 40 MP
-	Size        int    // longest side of a thumbnail; default 320
-	Quality     int    // JPEG quality; default 80
+	Size        int    // longest side of a Small thumbnail; default 320
+	// LargeSize is the longest side of a Large thumbnail; default 1280.
+	// Negative: no large thumbnails (ThumbSize answers ErrNoLarge), for
+	// devices where decoding every photo of a slideshow costs too much.
+	// A large one adds its output (1280x960 RGBA: 4.7 MiB) to the decode
+	// that a small one needs anyway.
+	LargeSize int
+	Quality   int // JPEG quality; default 80
 	// Embedded uses a JPEG's own EXIF thumbnail (about 160 px, made by the
 	// camera) when it has one: no full decode, for slow devices. The
 	// result is smaller and softer than a thumbnail made from the photo.
@@ -89,6 +118,9 @@ func New(o Options) (*Maker, error) {
 	if o.Size <= 0 {
 		o.Size = 320
 	}
+	if o.LargeSize == 0 {
+		o.LargeSize = 1280
+	}
 	if o.Quality <= 0 {
 		o.Quality = 80
 	}
@@ -126,10 +158,28 @@ func (m *Maker) CacheBytes() int64 {
 	return m.total
 }
 
-// Thumb returns a JPEG thumbnail of the image at path, made now or read
-// from the cache. The cache key is the path, size and modification time
-// of the file, so a changed file gets a new thumbnail.
+// Thumb returns a Small JPEG thumbnail of the image at path, made now or
+// read from the cache.
 func (m *Maker) Thumb(ctx context.Context, path string) ([]byte, error) {
+	return m.ThumbSize(ctx, path, Small)
+}
+
+// ThumbSize returns a JPEG thumbnail of the image at path in size s,
+// made now or read from the cache. The cache key is the path, size and
+// modification time of the file and the thumbnail size, so a changed
+// file gets a new thumbnail and each size has its own.
+func (m *Maker) ThumbSize(ctx context.Context, path string, s Size) ([]byte, error) {
+	px, key := m.o.Size, ""
+	switch s {
+	case Small:
+	case Large:
+		if m.o.LargeSize < 0 {
+			return nil, ErrNoLarge
+		}
+		px, key = m.o.LargeSize, "\x00large"
+	default:
+		return nil, fmt.Errorf("thumbnail size %d: %w", s, ErrUnsupported)
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("thumbnail of %s: %w", path, err)
@@ -137,7 +187,8 @@ func (m *Maker) Thumb(ctx context.Context, path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("thumbnail of %s: %w", path, ErrUnsupported)
 	}
-	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano(), m.o.Size))
+	// Small keeps the key it had before sizes existed: caches stay valid.
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d\x00%d%s", path, fi.Size(), fi.ModTime().UnixNano(), px, key))
 	name := hex.EncodeToString(h[:16]) + ".jpg"
 	out := filepath.Join(m.o.Dir, name)
 	if b, ok := m.cached(name); ok {
@@ -152,7 +203,7 @@ func (m *Maker) Thumb(ctx context.Context, path string) ([]byte, error) {
 	if b, ok := m.cached(name); ok { // made while we waited
 		return b, nil
 	}
-	img, err := m.decode(path)
+	img, err := m.decode(path, px, s == Small && m.o.Embedded)
 	if err != nil {
 		return nil, err
 	}
@@ -251,8 +302,9 @@ func (m *Maker) evict() {
 	}
 }
 
-// decode reads, checks, scales and orients one image.
-func (m *Maker) decode(path string) (image.Image, error) {
+// decode reads, checks, scales to px on the long side and orients one
+// image; embedded takes a JPEG's EXIF thumbnail when it has one.
+func (m *Maker) decode(path string, px int, embedded bool) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("thumbnail of %s: %w", path, err)
@@ -270,9 +322,9 @@ func (m *Maker) decode(path string) (image.Image, error) {
 		if _, err := f.Seek(0, io.SeekStart); err == nil {
 			ex := readExif(bufio.NewReader(io.LimitReader(f, 256<<10)))
 			orient = ex.orient
-			if m.o.Embedded && ex.thumb != nil {
+			if embedded && ex.thumb != nil {
 				if small, err := jpeg.Decode(bytes.NewReader(ex.thumb)); err == nil && small.Bounds().Dx() > 0 && small.Bounds().Dy() > 0 {
-					return orientImage(scale(small, m.o.Size), orient), nil
+					return scale(small, px, orient), nil
 				}
 			}
 		}
@@ -284,13 +336,15 @@ func (m *Maker) decode(path string) (image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("thumbnail of %s: %w: %v", path, ErrUnsupported, err)
 	}
-	return orientImage(scale(src, m.o.Size), orient), nil
+	return scale(src, px, orient), nil
 }
 
 // scale shrinks src so that its longest side is at most max, averaging
 // every source pixel into its box (a box filter); smaller images are
-// only copied.
-func scale(src image.Image, max int) *image.RGBA {
+// only copied. It writes each output pixel where the EXIF orientation o
+// (1-8) puts it, so the only image it allocates is the output: a second
+// buffer for rotating would double a large thumbnail's memory.
+func scale(src image.Image, max int, o int) *image.RGBA {
 	b := src.Bounds()
 	sw, sh := b.Dx(), b.Dy()
 	dw, dh := sw, sh
@@ -302,7 +356,14 @@ func scale(src image.Image, max int) *image.RGBA {
 		}
 	}
 	dw, dh = maxInt(dw, 1), maxInt(dh, 1)
-	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	if o < 1 || o > 8 {
+		o = 1
+	}
+	ow, oh := dw, dh
+	if o >= 5 {
+		ow, oh = dh, dw
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, ow, oh))
 	// Sums per output pixel of one output row, filled source row by row.
 	sums := make([][4]uint64, dw)
 	counts := make([]uint64, dw)
@@ -346,12 +407,13 @@ func scale(src image.Image, max int) *image.RGBA {
 				// Composite onto white: transparent parts of PNG/GIF/WebP
 				// would be black in a JPEG.
 				a := s[3] / n
-				o := dst.PixOffset(x, dy)
+				nx, ny := orient(o, x, dy, dw, dh)
+				off := dst.PixOffset(nx, ny)
 				for c := range 3 {
 					v := s[c]/n + (255 - a)
-					dst.Pix[o+c] = uint8(min(v, 255))
+					dst.Pix[off+c] = uint8(min(v, 255))
 				}
-				dst.Pix[o+3] = 255
+				dst.Pix[off+3] = 255
 				sums[x] = [4]uint64{}
 				counts[x] = 0
 			}
@@ -368,38 +430,24 @@ func maxInt(a, b int) int {
 	return b
 }
 
-// orientImage applies an EXIF orientation (1-8) to a small image.
-func orientImage(src *image.RGBA, o int) image.Image {
-	if o <= 1 || o > 8 {
-		return src
+// orient maps pixel (x, y) of a w×h image as stored to where EXIF
+// orientation o (1-8) shows it.
+func orient(o, x, y, w, h int) (int, int) {
+	switch o {
+	case 2:
+		return w - 1 - x, y
+	case 3:
+		return w - 1 - x, h - 1 - y
+	case 4:
+		return x, h - 1 - y
+	case 5:
+		return y, x
+	case 6:
+		return h - 1 - y, x
+	case 7:
+		return h - 1 - y, w - 1 - x
+	case 8:
+		return y, w - 1 - x
 	}
-	w, h := src.Bounds().Dx(), src.Bounds().Dy()
-	dw, dh := w, h
-	if o >= 5 {
-		dw, dh = h, w
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
-	for y := range h {
-		for x := range w {
-			var nx, ny int
-			switch o {
-			case 2:
-				nx, ny = w-1-x, y
-			case 3:
-				nx, ny = w-1-x, h-1-y
-			case 4:
-				nx, ny = x, h-1-y
-			case 5:
-				nx, ny = y, x
-			case 6:
-				nx, ny = h-1-y, x
-			case 7:
-				nx, ny = h-1-y, w-1-x
-			case 8:
-				nx, ny = y, w-1-x
-			}
-			copy(dst.Pix[dst.PixOffset(nx, ny):][:4], src.Pix[src.PixOffset(x, y):][:4])
-		}
-	}
-	return dst
+	return x, y
 }
