@@ -261,6 +261,7 @@ func (a *api) routes() {
 	m.Handle("POST /api/v1/torrents/{ref}/start-now", a.h(a.action(Engine.StartNow)))
 	m.Handle("POST /api/v1/torrents/{ref}/verify", a.h(a.action(Engine.Verify)))
 	m.Handle("POST /api/v1/torrents/{ref}/peers", a.h(a.addPeers))
+	a.torrentDetailRoutes()
 	m.Handle("GET /api/v1/settings", a.h(a.getSettings))
 	m.Handle("PATCH /api/v1/settings", a.h(a.patchSettings))
 	m.Handle("GET /api/v1/config", a.h(a.getConfig))
