@@ -107,6 +107,7 @@ func TestOnChange(t *testing.T) {
 	lan := newFixedLAN()
 	n := startNode(t, "node", nodeOptions{lan: lan, opts: func(o *Options) {
 		o.OnChange = func() { calls.Add(1) }
+		o.OnStatus = func() {} // status steps are TestOnStatus's
 		o.PollInterval = time.Hour
 		o.FetchTimeout = 500 * time.Millisecond
 	}})

@@ -121,6 +121,13 @@ type Options struct {
 	// read of Held. It must not block; it is called without the manager's
 	// locks, so it may call Held.
 	OnChange func()
+	// OnStatus, if set, is called when subscriptions' statuses stepped
+	// on their own: a state change (fetching, downloading, synced, error;
+	// not looking, which every check passes through) or a new-items
+	// count, seen by Serve once a second and coalesced — byte progress
+	// is no step. Nil: OnChange is called instead, so one hook tells a
+	// UI of both. Same rules as OnChange.
+	OnStatus func()
 	// WebSeeds, if set, returns BEP 19 web seed URLs (url-list bases)
 	// for the torrent of version seq of the channel with this public key
 	// (64 hex digits), on the publishing device and on subscribers alike.
@@ -280,6 +287,7 @@ func (m *Manager) Serve(ctx context.Context) error {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	defer m.wg.Wait()
+	var watch subWatch
 	for {
 		select {
 		case <-ctx.Done():
@@ -288,6 +296,7 @@ func (m *Manager) Serve(ctx context.Context) error {
 		case <-m.kickC:
 		}
 		m.runDue(ctx)
+		watch.check(m, time.Now())
 	}
 }
 
