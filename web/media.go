@@ -222,11 +222,15 @@ const thumbRetry = 10 * time.Second
 
 // getThumb: GET /api/v1/library/thumb/{torrent}/{index}?size=small|large —
 // a JPEG thumbnail made by engine/thumb (the share pages' maker, cache
-// and limits). Both sizes are the maker's one size today; a full-size
-// photo is /stream/{torrent}/{index}.
+// and limits): small 320 px, large 1280 px on the long side (a photo on
+// a TV). A device whose maker has large ones off (router) answers 404;
+// the full-size photo is /stream/{torrent}/{index}.
 func (a *api) getThumb(w http.ResponseWriter, r *http.Request) error {
+	size := thumb.Small
 	switch r.URL.Query().Get("size") {
-	case "", "small", "large":
+	case "", "small":
+	case "large":
+		size = thumb.Large
 	default:
 		return errorf(http.StatusBadRequest, "size must be small or large")
 	}
@@ -277,8 +281,10 @@ func (a *api) getThumb(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	b, err := a.thumbs.Thumb(ctx, filepath.Join(root, filepath.FromSlash(rel)))
+	b, err := a.thumbs.ThumbSize(ctx, filepath.Join(root, filepath.FromSlash(rel)), size)
 	switch {
+	case errors.Is(err, thumb.ErrNoLarge):
+		return errorf(http.StatusNotFound, "large thumbnails are off on this device: use /stream/%d/%d", t.ID, index)
 	case errors.Is(err, thumb.ErrUnsupported):
 		return errorf(http.StatusNotFound, "no thumbnail for file %d of torrent %d: not a JPEG, PNG or GIF image", index, t.ID)
 	case errors.Is(err, thumb.ErrTooLarge):

@@ -74,7 +74,7 @@ func startMediaDaemon(t *testing.T) *mediaDaemon {
 		if err != nil {
 			t.Fatal(err)
 		}
-		th, err := thumb.New(thumb.Options{Dir: t.TempDir(), Size: 64})
+		th, err := thumb.New(thumb.Options{Dir: t.TempDir(), Size: 64, LargeSize: 128})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,6 +174,20 @@ func TestLibraryChannelThumbProgress(t *testing.T) {
 	if err != nil || img.Bounds().Dx() != 64 || img.Bounds().Dy() != 32 {
 		t.Errorf("thumb decodes to %v, %v; want 64x32", img.Bounds(), err)
 	}
+	// Large: the maker's LargeSize (128 here) on the long side.
+	resp, err = http.Get(fmt.Sprintf("%s/api/v1/library/thumb/%d/%d?size=large", md.URL, ch.TorrentID, photo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("large thumb = %d %s %s, want 200 image/jpeg", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	img, err = jpeg.Decode(bytes.NewReader(b))
+	if err != nil || img.Bounds().Dx() != 128 || img.Bounds().Dy() != 64 {
+		t.Errorf("large thumb decodes to %v, %v; want 128x64", img.Bounds(), err)
+	}
 	txt := fileIndex(t, md.Engine, ch.TorrentID, "notes.txt")
 	for _, tc := range []struct {
 		path string
@@ -183,7 +197,6 @@ func TestLibraryChannelThumbProgress(t *testing.T) {
 		{fmt.Sprintf("/api/v1/library/thumb/%d/%d?size=huge", ch.TorrentID, photo), 400},                     // bad size
 		{fmt.Sprintf("/api/v1/library/thumb/%d/99", ch.TorrentID), 404},                                      // no such file
 		{"/api/v1/library/thumb/9999/0", 404},                                                                // no such torrent
-		{fmt.Sprintf("/api/v1/library/thumb/%d/%d?size=large", ch.TorrentID, photo), 200},                    // large: the same maker
 		{fmt.Sprintf("/api/v1/library/thumb/%d/%d", ot.ID, fileIndex(t, md.Engine, ot.ID, "wait.jpg")), 503}, // not downloaded
 	} {
 		resp, err := http.Get(md.URL + tc.path)

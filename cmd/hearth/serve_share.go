@@ -27,11 +27,13 @@ import (
 // one thumbnail at a time of at most 16 MP (a decoded 16 MP JPEG is
 // about 24 MB) and takes the camera's own EXIF thumbnail when a photo
 // has one (no full decode: a full one takes seconds on a router CPU);
-// other profiles two at a time, up to 40 MP.
+// it makes no large (1280 px) ones: a slideshow would keep its one
+// decode busy, while sending the photo itself (/stream) costs it only
+// reading the file. Other profiles two at a time, up to 40 MP.
 func newThumbs(cfg *config.Config, log *slog.Logger) (*thumb.Maker, error) {
 	to := thumb.Options{Dir: filepath.Join(cfg.DataDir, "cache", "thumbs"), Logger: log, Concurrency: 2}
 	if cfg.Profile == "router" {
-		to.Concurrency, to.MaxPixels, to.MaxBytes, to.Embedded = 1, 16_000_000, 16<<20, true
+		to.Concurrency, to.MaxPixels, to.MaxBytes, to.Embedded, to.LargeSize = 1, 16_000_000, 16<<20, true, -1
 	}
 	return thumb.New(to)
 }

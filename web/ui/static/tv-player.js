@@ -116,12 +116,23 @@ export function slides(root, { back }) {
   function go(n) {
     i = (n + items.length) % items.length;
     const it = items[i];
-    // The photo itself: the daemon's thumbnails (320 px) are too small
-    // for a TV. The next one is fetched ahead so that it shows at once.
-    img.src = `/stream/${it.torrent}/${it.index}`;
+    // A large (1280 px) thumbnail, not the 12 MP photo: the TV decodes
+    // less and the daemon sends less. The photo itself when there is no
+    // large one (a router makes none, a file it cannot thumbnail). The
+    // next one is fetched ahead so that it shows at once.
+    const large = `/api/v1/library/thumb/${it.torrent}/${it.index}?size=large`;
+    img.onerror = () => {
+      img.onerror = null;
+      if (items[i] === it) img.src = `/stream/${it.torrent}/${it.index}`;
+    };
+    img.src = large;
     img.alt = it.name;
     const nx = items[(i + 1) % items.length];
-    if (nx !== it) new Image().src = `/stream/${nx.torrent}/${nx.index}`;
+    if (nx !== it) {
+      const pre = new Image();
+      pre.onerror = () => { pre.onerror = null; pre.src = `/stream/${nx.torrent}/${nx.index}`; };
+      pre.src = `/api/v1/library/thumb/${nx.torrent}/${nx.index}?size=large`;
+    }
     paint();
     schedule();
   }
@@ -151,6 +162,7 @@ export function slides(root, { back }) {
     },
     leave() {
       clearTimeout(timer);
+      img.onerror = null;
       img.removeAttribute("src");
     },
     key(k) {
