@@ -211,6 +211,8 @@ func TestPhonePlaysWhileDownloading(t *testing.T) {
 	if err := h.Engine.AddPeers(got.ID, []string{peer}); err != nil {
 		t.Fatal(err)
 	}
+	// The details list the seeder from GET …/peers (refreshed every 5 s).
+	p.WaitFor(t, fmt.Sprintf(`[...document.querySelectorAll("#d-peer-list li")].some(e => e.querySelector(".fname")?.textContent.startsWith(%q) && e.querySelector(".fmeta").textContent.includes("peer hint"))`, peer))
 	p.WaitFor(t, `document.querySelector('#d-files a[aria-label="Play clip.webm"]') !== null`)
 	p.Click(t, `#d-files a[aria-label="Play clip.webm"]`) // a tap: the page may play sound
 	p.WaitFor(t, `document.querySelector("#player") !== null`)

@@ -244,15 +244,17 @@ function torrentsView() {
   return { update: (k) => { if (k === 'torrents') update(); } };
 }
 
-function trackersOf(magnet) {
-  try {
-    return new URLSearchParams(String(magnet).slice(String(magnet).indexOf('?') + 1)).getAll('tr');
-  } catch { return []; }
+// peerItem is one row of the details screen's peer list.
+function peerItem(p) {
+  const from = { tracker: 'tracker', dht: 'DHT', pex: 'peer exchange', incoming: 'connected to us', link: 'peer hint', holepunch: 'hole punch' }[p.source] || 'other';
+  return h('li', { class: 'peer' },
+    h('span', { class: 'fname' }, p.addr + (p.client ? ' · ' + p.client : '')),
+    h('span', { class: 'fmeta' }, '↓ ' + rate(p.downRate) + '  ↑ ' + rate(p.upRate) + ' · has ' + pct(p.progress) + ' · ' + from + (p.utp ? ' · µTP' : '')));
 }
 
 function detailsView(id) {
   let t = state.torrents.get(id);
-  let lastFiles = 0, timer = 0, gone = false;
+  let lastFiles = 0, timer = 0, peerTimer = 0, gone = false;
   const title = h('h2', { class: 'name', id: 'd-name' });
   const bar = progressBar('Progress');
   const facts = h('dl', { class: 'facts' });
@@ -263,7 +265,8 @@ function detailsView(id) {
   const seq = h('input', { type: 'checkbox', id: 'd-seq' });
   const files = h('ul', { class: 'list files', id: 'd-files' });
   const peers = h('dl', { class: 'facts' });
-  const trackers = h('ul', { class: 'list' });
+  const peerList = h('ul', { class: 'list', id: 'd-peer-list', 'aria-label': 'Connected peers' });
+  const trackers = h('ul', { class: 'list', id: 'd-trackers' });
   const peerIn = h('input', { id: 'd-peer', placeholder: '192.168.1.20:51413', 'aria-label': 'Peer address (host:port)' });
   const fileRows = new Map();
 
@@ -307,10 +310,23 @@ function detailsView(id) {
     if (t.addedAt) fact(facts, 'Added', new Date(t.addedAt).toLocaleString());
     peers.replaceChildren();
     fact(peers, 'Connected', String(t.peers || 0) + ' (' + (t.seeds || 0) + ' seeds)');
-    fact(peers, 'Sending to us', String(t.peersSending || 0));
-    fact(peers, 'Getting from us', String(t.peersReceiving || 0));
-    const trs = trackersOf(t.magnet);
-    trackers.replaceChildren(...(trs.length ? trs.map((u) => h('li', { class: 'link' }, u)) : [h('li', { class: 'muted' }, 'None: peers come from the DHT, the LAN and peer hints.')]));
+  };
+  // The peers and trackers come from their own endpoints: the torrent
+  // objects carry counts only. Peers again every 5 s while shown.
+  const loadPeers = async () => {
+    try {
+      const [p, tr] = await Promise.all([
+        api('GET', '/api/v1/torrents/' + id + '/peers'),
+        api('GET', '/api/v1/torrents/' + id + '/trackers'),
+      ]);
+      if (gone) return;
+      const list = p.peers || [];
+      peerList.replaceChildren(...(list.length ? list.map(peerItem) : [h('li', { class: 'muted' }, t && pauseResume(t).stopped ? 'None while stopped.' : 'None connected yet.')]));
+      const trs = tr.trackers || [];
+      trackers.replaceChildren(...(trs.length ? trs.map((x) => h('li', { class: 'link' }, x.announce)) : [h('li', { class: 'muted' }, 'None: peers come from the DHT, the LAN and peer hints.')]));
+    } catch (e) {
+      if (!gone && e.status !== 404) peerList.replaceChildren(h('li', { class: 'muted' }, 'Peers could not be listed: ' + (e.message || e)));
+    }
   };
   const fillFiles = (list) => {
     for (const f of list) {
@@ -361,7 +377,7 @@ function detailsView(id) {
       h('div', { class: 'actions' }, toggle, verify, remove), facts,
       h('label', { class: 'check', for: 'd-seq' }, seq, 'Download in order (to play while it downloads)')),
     h('section', { class: 'card', 'aria-labelledby': 'd-files-h' }, h('h3', { id: 'd-files-h' }, 'Files'), files),
-    h('section', { class: 'card', 'aria-labelledby': 'd-peers-h' }, h('h3', { id: 'd-peers-h' }, 'Peers'), peers,
+    h('section', { class: 'card', 'aria-labelledby': 'd-peers-h' }, h('h3', { id: 'd-peers-h' }, 'Peers'), peers, peerList,
       h('form', {
         class: 'row',
         onsubmit: async (ev) => {
@@ -373,6 +389,8 @@ function detailsView(id) {
     h('section', { class: 'card', 'aria-labelledby': 'd-tr-h' }, h('h3', { id: 'd-tr-h' }, 'Trackers'), trackers));
   fill();
   load();
+  loadPeers();
+  peerTimer = setInterval(loadPeers, 5000);
   return {
     update: (k) => {
       if (k !== 'torrents' || gone) return;
@@ -388,7 +406,7 @@ function detailsView(id) {
       if (wait <= 0) load();
       else if (!timer) timer = setTimeout(() => { timer = 0; if (!gone) load(); }, wait);
     },
-    destroy: () => { gone = true; clearTimeout(timer); },
+    destroy: () => { gone = true; clearTimeout(timer); clearInterval(peerTimer); },
   };
 }
 
