@@ -124,21 +124,31 @@ func (p *recPin) watch() string {
 		}
 		return "off"
 	}
-	var maxLit, maxDark time.Duration
+	// The median lit phase tells slow (1 s) from the short flashes, so one
+	// phase stretched by a starved scheduler (load average 20 on two
+	// cores) does not turn a double flash into slow; a dark phase of 1 s
+	// or more among short flashes is the double flash's pause.
+	var lit []time.Duration
+	var maxDark time.Duration
 	for i := 1; i < len(ch); i++ {
 		d := ch[i].at.Sub(ch[i-1].at)
 		if ch[i-1].l == gpio.High {
-			maxLit = max(maxLit, d)
+			lit = append(lit, d)
 		} else {
 			maxDark = max(maxDark, d)
 		}
 	}
+	if len(lit) == 0 {
+		return "off"
+	}
+	slices.Sort(lit)
+	medLit := lit[len(lit)/2]
 	switch {
-	case maxLit >= 700*time.Millisecond:
+	case medLit >= 600*time.Millisecond:
 		return "slow"
 	case maxDark >= time.Second:
 		return "double"
-	case maxLit >= 150*time.Millisecond:
+	case medLit >= 150*time.Millisecond:
 		return "fast"
 	default:
 		return "rapid"
