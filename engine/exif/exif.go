@@ -1,10 +1,11 @@
-// Package exif reads the few EXIF fields Hearth uses from a JPEG: the
-// orientation, the date the photo was taken and the camera's embedded
-// thumbnail. It is a bounds-checked reader of the TIFF structure in the
-// APP1 "Exif" segment, nothing more: every offset is checked against the
-// segment, IFDs are capped in size, and no input makes it panic (fuzzed).
-// engine/thumb (orientation, embedded thumbnails) and engine/library
-// (orientation, date taken) share it.
+// Package exif reads the few EXIF fields Hearth uses from a JPEG or a
+// WebP: the orientation, the date the photo was taken and the camera's
+// embedded thumbnail. It is a bounds-checked reader of the TIFF structure
+// in a JPEG's APP1 "Exif" segment or a WebP's EXIF chunk, nothing more:
+// every offset is checked against the segment, IFDs are capped in size,
+// and no input makes it panic (fuzzed). engine/thumb (orientation,
+// embedded thumbnails) and engine/library (orientation, date taken) share
+// it.
 package exif
 
 import (

@@ -91,6 +91,10 @@ func Probe(name string, r io.ReaderAt, size int64) Meta {
 		m.imageConfig(r, size)
 	case len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP":
 		m.Kind, m.Container = KindPhoto, "webp"
+		// The EXIF chunk usually follows the image data, past head: the
+		// section reader lets exif.WebP seek over the chunks before it.
+		info, _ := exif.WebP(io.NewSectionReader(r, 0, size))
+		m.Orientation, m.Taken = info.Orientation, info.Taken
 	case len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "AVI ":
 		m.Kind, m.Container = KindVideo, "avi"
 	case len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WAVE":

@@ -25,3 +25,12 @@ func readExif(r io.Reader) exifInfo {
 	}
 	return exifInfo{orient: o, thumb: info.Thumbnail}
 }
+
+// webpOrientation reads the EXIF orientation (1-8) of a WebP stream from
+// its EXIF chunk; 1 when there is none.
+func webpOrientation(r io.Reader) int {
+	if info, _ := exif.WebP(r); info.Orientation != 0 {
+		return info.Orientation
+	}
+	return 1
+}

@@ -318,6 +318,13 @@ func (m *Maker) decode(path string, px int, embedded bool) (image.Image, error) 
 		return nil, fmt.Errorf("thumbnail of %s (%dx%d): %w", path, cfg.Width, cfg.Height, ErrTooLarge)
 	}
 	orient := 1
+	if format == "webp" {
+		// WebP keeps EXIF in a RIFF chunk, usually after the image data
+		// (skipped by seeking); the decoder itself ignores it.
+		if _, err := f.Seek(0, io.SeekStart); err == nil {
+			orient = webpOrientation(f)
+		}
+	}
 	if format == "jpeg" {
 		if _, err := f.Seek(0, io.SeekStart); err == nil {
 			ex := readExif(bufio.NewReader(io.LimitReader(f, 256<<10)))
