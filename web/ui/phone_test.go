@@ -569,10 +569,15 @@ func TestPhoneManage(t *testing.T) {
 
 	p.Eval(t, `location.hash = "#settings"`, nil)
 	p.WaitFor(t, `document.querySelector("#set-save") !== null`)
+	// The screen's other parts (pairing requests, devices, about) load on
+	// their own and move the form down when they arrive: wait for them, or
+	// a click aimed at the form lands on whatever moved under it.
+	p.WaitFor(t, `document.querySelector("#set-pairs li") && document.querySelector("#set-devices li") && document.querySelector("#set-about").children.length > 0`)
 	p.Eval(t, `document.querySelector("#set-down").value = ""`, nil)
 	p.Click(t, "#set-down")
 	p.Type(t, "250")
 	p.Click(t, "#set-sched")
+	p.WaitFor(t, `document.querySelector("#set-down").value === "250" && document.querySelector("#set-sched").checked`)
 	p.Click(t, "#set-save")
 	p.WaitFor(t, `document.querySelector("#toast").textContent === "Saved"`)
 	if s := h.Engine.Settings(); s.DownloadKBps != 250 || !s.AltScheduled {
