@@ -517,23 +517,45 @@ func (p *Page) WaitFor(t testing.TB, cond string) {
 }
 
 // Click clicks the centre of the first element matching the CSS selector
-// with real mouse events, after scrolling it into view.
+// with real mouse events, after scrolling it into view. It waits until the
+// element holds still for two animation frames and is what the browser
+// finds at that point (nothing moved over it, no layout shift under way),
+// so a click is not lost to content that loads a moment later.
 func (p *Page) Click(t testing.TB, selector string) {
 	t.Helper()
-	var box struct {
-		X, Y  float64
-		Found bool
+	type box struct {
+		X, Y       float64
+		Found, Hit bool
 	}
 	sel, _ := json.Marshal(selector)
-	p.Eval(t, fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (!e) return {Found:false};
-		e.scrollIntoView({block:"center", inline:"center"}); const r = e.getBoundingClientRect();
-		return {X: r.left + r.width/2, Y: r.top + r.height/2, Found: true}; })()`, sel), &box)
-	if !box.Found {
-		t.Fatalf("click %s: no such element%s", selector, p.errorSuffix())
+	js := fmt.Sprintf(`(async () => { const e = document.querySelector(%s); if (!e) return {Found:false};
+		e.scrollIntoView({block:"center", inline:"center"});
+		const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+		let r = e.getBoundingClientRect();
+		for (let i = 0; i < 20; i++) {
+			await frame(); await frame();
+			const r2 = e.getBoundingClientRect();
+			if (r2.left === r.left && r2.top === r.top && r2.width === r.width && r2.height === r.height) break;
+			r = r2;
+		}
+		const x = r.left + r.width/2, y = r.top + r.height/2;
+		const at = document.elementFromPoint(x, y);
+		return {X: x, Y: y, Found: true, Hit: !!at && (at === e || e.contains(at) || (e.labels && [...e.labels].some(l => l.contains(at))))}; })()`, sel)
+	deadline := time.Now().Add(Timeout)
+	var b box
+	for {
+		p.Eval(t, js, &b)
+		if !b.Found {
+			t.Fatalf("click %s: no such element%s", selector, p.errorSuffix())
+		}
+		if b.Hit || time.Now().After(deadline) {
+			break // not hit at the deadline: click anyway, as a user would
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	for _, typ := range []string{"mouseMoved", "mousePressed", "mouseReleased"} {
 		p.do(t, "Input.dispatchMouseEvent", map[string]any{
-			"type": typ, "x": box.X, "y": box.Y, "button": "left", "clickCount": 1,
+			"type": typ, "x": b.X, "y": b.Y, "button": "left", "clickCount": 1,
 		})
 	}
 }
