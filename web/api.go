@@ -23,6 +23,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hearth-media/hearth/config"
@@ -132,6 +133,11 @@ type Options struct {
 	// ShareOutside, when set, tells the outside link of shares (config
 	// share.outside): share links then include it, or say why there is none.
 	ShareOutside func() OutsideState
+	// ListLimiter bounds the full torrent lists built at once; give the
+	// same one to the Transmission RPC (transmission.Options.ListLimiter:
+	// its Acquire) so both count against one limit. Nil: a limiter of
+	// this handler's own with two slots.
+	ListLimiter *ListLimiter
 }
 
 // Size limits of request bodies.
@@ -164,9 +170,9 @@ type api struct {
 	events        *Events
 	thumbs        *thumb.Maker
 	streamKey     []byte
-	// listSlots bounds full torrent lists being built and encoded at once
+	// lists bounds full torrent lists being built and encoded at once
 	// (see listTorrents).
-	listSlots chan struct{}
+	lists *ListLimiter
 }
 
 // NewHandler returns the API handler. It answers /api/v1/… and 404s
@@ -197,7 +203,10 @@ func NewHandler(opts Options) http.Handler {
 		events:        opts.Events,
 		thumbs:        opts.Thumbs,
 		streamKey:     opts.StreamKey,
-		listSlots:     make(chan struct{}, maxConcurrentLists),
+		lists:         opts.ListLimiter,
+	}
+	if a.lists == nil {
+		a.lists = NewListLimiter(maxConcurrentLists)
 	}
 	if len(a.streamKey) == 0 {
 		a.streamKey = make([]byte, 32)
@@ -511,13 +520,40 @@ type torrentList struct {
 // most, and answered in 45 ms (TestReliabilityLoad, full form).
 const maxConcurrentLists = 2
 
-func (a *api) listTorrents(w http.ResponseWriter, r *http.Request) error {
+// ListLimiter bounds how many full torrent lists are built and encoded at
+// once, across GET /api/v1/torrents and the Transmission RPC's
+// torrent-get (see maxConcurrentLists). Safe for concurrent use.
+type ListLimiter struct {
+	slots chan struct{}
+}
+
+// NewListLimiter returns a limiter with n slots; n < 1 means the default,
+// two.
+func NewListLimiter(n int) *ListLimiter {
+	if n < 1 {
+		n = maxConcurrentLists
+	}
+	return &ListLimiter{slots: make(chan struct{}, n)}
+}
+
+// Acquire waits for a slot, or until ctx is done (the client went away):
+// then it returns ctx's error. Call release once when the list is written.
+func (l *ListLimiter) Acquire(ctx context.Context) (release func(), err error) {
 	select {
-	case a.listSlots <- struct{}{}:
-		defer func() { <-a.listSlots }()
-	case <-r.Context().Done():
+	case l.slots <- struct{}{}:
+		var once sync.Once
+		return func() { once.Do(func() { <-l.slots }) }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for a list slot: %w", context.Cause(ctx))
+	}
+}
+
+func (a *api) listTorrents(w http.ResponseWriter, r *http.Request) error {
+	release, err := a.lists.Acquire(r.Context())
+	if err != nil {
 		return errorf(http.StatusServiceUnavailable, "request cancelled")
 	}
+	defer release()
 	list := a.eng.List()
 	if list == nil {
 		list = []engine.Torrent{}

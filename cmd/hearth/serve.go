@@ -251,9 +251,13 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 		return err
 	}
 	vi := versionInfo()
-	rpc := transmission.NewHandler(transmission.Options{Engine: eng, Logger: log, Config: cfg, Version: vi.Version, Shutdown: closeSession, Channels: chm})
+	// One bound on full torrent lists for the API and the RPC together.
+	lists := web.NewListLimiter(0)
+	rpc := transmission.NewHandler(transmission.Options{Engine: eng, Logger: log, Config: cfg, Version: vi.Version, Shutdown: closeSession, Channels: chm,
+		ListLimiter: lists.Acquire})
 	h := web.NewHandler(web.Options{
 		Transmission:  rpc,
+		ListLimiter:   lists,
 		Engine:        eng,
 		Channels:      chm,
 		Library:       lib,

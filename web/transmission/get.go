@@ -445,6 +445,12 @@ var fieldName = func() map[string]string {
 	return m
 }()
 
+// maxSmallGet is the most ids a torrent-get may name and not wait for a
+// list slot (Options.ListLimiter): clients poll a few torrents often, and
+// such answers are small. "recently-active" waits: on a box seeding 1,000
+// torrents it names all of them.
+const maxSmallGet = 50
+
 func torrentGet(c *call) (map[string]any, error) {
 	if err := c.allow("ids", "fields", "format"); err != nil {
 		return nil, err
@@ -466,6 +472,13 @@ func torrentGet(c *call) (map[string]any, error) {
 	sel, err := c.ids()
 	if err != nil {
 		return nil, err
+	}
+	if sel.all || sel.recent || len(sel.ids)+len(sel.hashes) > maxSmallGet {
+		release, err := c.h.acquireList(c.ctx)
+		if err != nil {
+			return nil, &rpcErr{code: codeServer, msg: "request cancelled while waiting to build the list"}
+		}
+		defer release()
 	}
 	list, err := c.torrents(sel, false)
 	if err != nil {

@@ -69,6 +69,13 @@ type Options struct {
 	// ChannelWait is how long torrent-add with a channel link waits for
 	// the channel's first version to be in the engine; 0 means 10 s.
 	ChannelWait time.Duration
+	// ListLimiter, when set, bounds the full torrent lists built at once:
+	// a torrent-get of every torrent, of "recently-active" or of more than
+	// maxSmallGet ids waits for a slot (or for its request's context to
+	// end) and holds it until its answer is written, at most one slot per
+	// HTTP request. The daemon passes web.ListLimiter's Acquire, shared with
+	// GET /api/v1/torrents. Nil: no bound.
+	ListLimiter func(ctx context.Context) (release func(), err error)
 }
 
 // HeaderSessionID is the CSRF header of the Transmission RPC.
@@ -92,6 +99,7 @@ type handler struct {
 
 	channels    Channels
 	channelWait time.Duration
+	listLimiter func(ctx context.Context) (release func(), err error)
 
 	// remembered holds limit values a client set while their switch was
 	// off (Transmission keeps both; Hearth's settings keep one number
@@ -124,6 +132,7 @@ func NewHandler(opts Options) http.Handler {
 
 		channels:    opts.Channels,
 		channelWait: opts.ChannelWait,
+		listLimiter: opts.ListLimiter,
 	}
 	if h.channelWait <= 0 {
 		h.channelWait = defaultChannelWait
@@ -181,14 +190,61 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"result": "read request: " + err.Error()})
 		return
 	}
-	code, resp, after := h.serve(r.Context(), body)
+	// A list slot taken by a torrent-get is held until the answer is
+	// encoded and written: that is half the work.
+	slot := &listSlot{}
+	code, resp, after := h.serve(context.WithValue(r.Context(), listSlotKey{}, slot), body)
 	if resp == nil {
 		w.WriteHeader(http.StatusNoContent) // JSON-RPC notifications only
 	} else {
 		writeJSON(w, code, resp)
 	}
+	slot.release()
 	if after != nil {
 		after()
+	}
+}
+
+// listSlot is one request's hold on the list limiter: a batch of several
+// big torrent-gets takes one slot, not one each (with a limit of one it
+// would otherwise wait for itself).
+type listSlot struct {
+	mu   sync.Mutex
+	done func() // the limiter's release; nil while no slot is held
+}
+
+type listSlotKey struct{}
+
+// acquireList takes a list slot for the request of ctx, unless it holds one
+// already or there is no limiter. It returns what to call when the list is
+// written: nothing when the request's own slot does that after writing.
+func (h *handler) acquireList(ctx context.Context) (func(), error) {
+	if h.listLimiter == nil {
+		return func() {}, nil
+	}
+	slot, _ := ctx.Value(listSlotKey{}).(*listSlot)
+	if slot == nil {
+		// Not through ServeHTTP: hold the slot while the list is built.
+		return h.listLimiter(ctx)
+	}
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	if slot.done == nil {
+		done, err := h.listLimiter(ctx)
+		if err != nil {
+			return nil, err
+		}
+		slot.done = done
+	}
+	return func() {}, nil
+}
+
+func (s *listSlot) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done != nil {
+		s.done()
+		s.done = nil
 	}
 }
 
