@@ -177,24 +177,10 @@ type SeedFile struct {
 func (e *Engine) OpenSeedFile(ctx context.Context, id int64, index int) (*SeedFile, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closed {
-		return nil, ErrClosed
-	}
-	tr, err := e.lookup(id)
+	tr, fi, err := e.fileLocked(id, index)
 	if err != nil {
 		return nil, err
 	}
-	if tr.info == nil {
-		return nil, ErrNoFile
-	}
-	files := tr.info.UpvertedFiles()
-	if index < 0 || index >= len(files) {
-		return nil, ErrNoFile
-	}
-	if tr.moving {
-		return nil, errMoving(id)
-	}
-	fi := &files[index]
 	sf := &SeedFile{size: fi.Length, offset: fi.TorrentOffset, pieceLen: tr.info.PieceLength, ctx: ctx, lims: []*rate.Limiter{tr.lim.up, e.upLim}}
 	if strings.Contains(fi.Attr, "p") {
 		sf.pad = true

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
 )
 
 // ErrNotRunning means a file cannot be streamed because it is not complete
@@ -53,24 +54,10 @@ type FileReader interface {
 func (e *Engine) OpenFile(ctx context.Context, id int64, index int) (FileReader, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closed {
-		return nil, ErrClosed
-	}
-	tr, err := e.lookup(id)
+	tr, fi, err := e.fileLocked(id, index)
 	if err != nil {
 		return nil, err
 	}
-	if tr.info == nil {
-		return nil, ErrNoFile
-	}
-	files := tr.info.UpvertedFiles()
-	if index < 0 || index >= len(files) {
-		return nil, ErrNoFile
-	}
-	if tr.moving {
-		return nil, errMoving(id)
-	}
-	fi := &files[index]
 	rel := tr.relPath(index, fi)
 	p := joinTorrentPath(tr.root(), rel)
 	base := path.Base(p)
@@ -120,3 +107,24 @@ type diskFile struct {
 func (f *diskFile) Size() int64  { return f.size }
 func (f *diskFile) Name() string { return f.name }
 func (f *diskFile) Path() string { return f.path }
+
+// fileLocked returns torrent id and its file index, to be read, with e.mu
+// held: ErrNoFile before the metadata is known or for an index out of
+// range, errMoving while the torrent's data are being moved.
+func (e *Engine) fileLocked(id int64, index int) (*tor, *metainfo.FileInfo, error) {
+	tr, err := e.lookup(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tr.info == nil {
+		return nil, nil, ErrNoFile
+	}
+	files := tr.info.UpvertedFiles()
+	if index < 0 || index >= len(files) {
+		return nil, nil, ErrNoFile
+	}
+	if tr.moving {
+		return nil, nil, errMoving(id)
+	}
+	return tr, &files[index], nil
+}
