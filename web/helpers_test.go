@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anacrolix/torrent/bencode"
-	"github.com/anacrolix/torrent/metainfo"
-
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/enginetest"
@@ -170,21 +167,6 @@ func makeTorrent(t testing.TB, dir, name string, sizes ...int64) testTorrent {
 		}
 		tt.Files = append(tt.Files, rel)
 	}
-	info := metainfo.Info{PieceLength: 32 << 10}
-	if err := info.BuildFromFilePath(root); err != nil {
-		t.Fatalf("build torrent: %v", err)
-	}
-	info.Name = name
-	ib, err := bencode.Marshal(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mi := metainfo.MetaInfo{InfoBytes: ib, CreatedBy: "hearth web test"}
-	var buf bytes.Buffer
-	if err := mi.Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	tt.Metainfo = buf.Bytes()
-	tt.InfoHash = mi.HashInfoBytes().HexString()
+	tt.Metainfo, tt.InfoHash = enginetest.BuildTorrent(t, dir, name, 32<<10)
 	return tt
 }

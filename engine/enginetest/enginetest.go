@@ -198,8 +198,16 @@ func MakeTorrent(t testing.TB, dir, name string, pieceSize int64, files []File) 
 			t.Fatal(err)
 		}
 	}
+	mi, ih := BuildTorrent(t, dir, name, pieceSize)
+	return &Torrent{Dir: dir, Name: name, Metainfo: mi, InfoHash: ih, PieceSize: pieceSize, Files: files}
+}
+
+// BuildTorrent makes a v1 .torrent of the files already under dir/name,
+// with the given piece size, and returns it with its infohash (hex).
+func BuildTorrent(t testing.TB, dir, name string, pieceSize int64) (torrentFile []byte, infoHash string) {
+	t.Helper()
 	info := metainfo.Info{PieceLength: pieceSize}
-	if err := info.BuildFromFilePath(root); err != nil {
+	if err := info.BuildFromFilePath(filepath.Join(dir, name)); err != nil {
 		t.Fatalf("build torrent: %v", err)
 	}
 	info.Name = name
@@ -212,7 +220,7 @@ func MakeTorrent(t testing.TB, dir, name string, pieceSize int64, files []File) 
 	if err := mi.Write(&buf); err != nil {
 		t.Fatal(err)
 	}
-	return &Torrent{Dir: dir, Name: name, Metainfo: buf.Bytes(), InfoHash: mi.HashInfoBytes().HexString(), PieceSize: pieceSize, Files: files}
+	return buf.Bytes(), mi.HashInfoBytes().HexString()
 }
 
 // SameFiles fails the test unless every file of tt under dir equals the original.

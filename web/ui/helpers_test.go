@@ -6,7 +6,6 @@ package ui_test
 // checks every screen must pass.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -16,9 +15,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/anacrolix/torrent/bencode"
-	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/channel"
@@ -167,22 +163,7 @@ func makeContent(t *testing.T, name string, pieceSize int64, files map[string][]
 			t.Fatal(err)
 		}
 	}
-	info := metainfo.Info{PieceLength: pieceSize}
-	if err := info.BuildFromFilePath(root); err != nil {
-		t.Fatalf("build torrent: %v", err)
-	}
-	info.Name = name
-	ib, err := bencode.Marshal(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mi := metainfo.MetaInfo{InfoBytes: ib, CreatedBy: "hearth ui test"}
-	var buf bytes.Buffer
-	if err := mi.Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	c.Metainfo = buf.Bytes()
-	c.InfoHash = mi.HashInfoBytes().HexString()
+	c.Metainfo, c.InfoHash = enginetest.BuildTorrent(t, c.Dir, name, pieceSize)
 	return c
 }
 
