@@ -175,8 +175,9 @@ func (s *lanSegment) join(name string) (*netns.NS, netip.Addr) {
 
 // startLANNode runs "hearth serve" in ns on every interface with the DHT
 // off (interopEnv), mDNS on lan0, and channel polls an hour apart: what
-// arrives sooner came through the LAN.
-func startLANNode(t *testing.T, ns *netns.NS) *nsDaemon {
+// arrives sooner came through the LAN. extraEnv adds or overrides
+// environment settings (HEARTH_PROFILE=router, …).
+func startLANNode(t *testing.T, ns *netns.NS, extraEnv ...string) *nsDaemon {
 	t.Helper()
 	dir := t.TempDir()
 	d := &nsDaemon{t: t, ns: ns, dataDir: filepath.Join(dir, "data"), logPath: filepath.Join(dir, "hearth.log"),
@@ -189,6 +190,7 @@ func startLANNode(t *testing.T, ns *netns.NS) *nsDaemon {
 	d.cmd = ns.Command(context.Background(), hearthBinary(t), "serve", "--data-dir", d.dataDir, "--peer-port", strconv.Itoa(d.peerPort))
 	d.cmd.Env = append(d.env, "HEARTH_LISTEN=:"+strconv.Itoa(port), "HEARTH_DEVICE_INTERFACES=lan0",
 		"HEARTH_DEVICE_NAME=Hearth in "+ns.Name[len(ns.Name)-12:], "HEARTH_CHANNELS_POLL_INTERVAL=1h")
+	d.cmd.Env = append(d.cmd.Env, extraEnv...)
 	lf, err := os.Create(d.logPath)
 	if err != nil {
 		t.Fatal(err)

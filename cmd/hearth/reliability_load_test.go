@@ -741,44 +741,5 @@ anonymous part (heap, stacks) to the budget.
 // startSwarmNode is startLANNode (lan_test.go) with the router profile.
 func startSwarmNode(t *testing.T, ns *netns.NS) *nsDaemon {
 	t.Helper()
-	dir := t.TempDir()
-	d := &nsDaemon{t: t, ns: ns, dataDir: filepath.Join(dir, "data"), logPath: filepath.Join(dir, "hearth.log"),
-		peerPort: freePortIn(t, ns), done: make(chan error, 1), env: interopEnv(dir)}
-	port := freePortIn(t, ns)
-	for port == d.peerPort {
-		port = freePortIn(t, ns)
-	}
-	d.api = "http://127.0.0.1:" + strconv.Itoa(port)
-	d.cmd = ns.Command(context.Background(), hearthBinary(t), "serve", "--data-dir", d.dataDir, "--peer-port", strconv.Itoa(d.peerPort))
-	d.cmd.Env = append(d.env, "HEARTH_LISTEN=:"+strconv.Itoa(port), "HEARTH_DEVICE_INTERFACES=lan0",
-		"HEARTH_CHANNELS_POLL_INTERVAL=1h", "HEARTH_PROFILE=router", "HEARTH_LOG_LEVEL=info")
-	lf, err := os.Create(d.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.cmd.Stdout, d.cmd.Stderr = lf, lf
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lf.Close()
-	go func() { d.done <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
-			terminate(t, d.cmd.Process, d.done)
-		}
-		if t.Failed() {
-			t.Logf("hearth serve in %s, log:\n%s", ns, logTail(d.logPath, 40))
-		}
-	})
-	hc := nsClient(ns)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := hc.Get(d.api + "/api/v1/version"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return d
-			}
-		}
-	}
-	t.Fatalf("hearth serve in %s did not answer within 30 s\n%s", ns, logTail(d.logPath, 40))
-	return nil
+	return startLANNode(t, ns, "HEARTH_PROFILE=router", "HEARTH_LOG_LEVEL=info")
 }
