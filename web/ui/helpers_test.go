@@ -6,8 +6,11 @@ package ui_test
 // checks every screen must pass.
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -231,4 +234,51 @@ func checkPage(t *testing.T, p *browsertest.Page, screen string) {
 		t.Errorf("%s: page error: %s", screen, e)
 	}
 	p.ClearErrors()
+}
+
+// apiJSON sends a JSON request from the test (a trusted loopback caller)
+// and decodes the answer into out; it returns the status.
+func apiJSON(t *testing.T, method, url string, in, out any) int {
+	t.Helper()
+	return sendJSON(t, method, url, in, out, false)
+}
+
+// ownerJSON is apiJSON with the owner's password.
+func ownerJSON(t *testing.T, method, url string, out any) int {
+	t.Helper()
+	return sendJSON(t, method, url, nil, out, true)
+}
+
+func sendJSON(t *testing.T, method, url string, in, out any, owner bool) int {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if owner {
+		req.SetBasicAuth("admin", testPassword)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, url, b, err)
+		}
+	}
+	return resp.StatusCode
 }

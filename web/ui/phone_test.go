@@ -24,37 +24,6 @@ import (
 	"github.com/hearth-media/hearth/web/internal/browsertest"
 )
 
-// phoneAPI sends a JSON request from the test (as a trusted loopback
-// caller) and decodes the answer into out; it returns the status.
-func phoneAPI(t *testing.T, method, url string, in, out any) int {
-	t.Helper()
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decode %s: %v", method, url, b, err)
-		}
-	}
-	return resp.StatusCode
-}
-
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -244,7 +213,7 @@ func TestPhonePlaysWhileDownloading(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for len(cont.Items) == 0 && time.Now().Before(deadline) {
-		phoneAPI(t, "GET", h.URL+"/api/v1/library/continue", nil, &cont)
+		apiJSON(t, "GET", h.URL+"/api/v1/library/continue", nil, &cont)
 		time.Sleep(100 * time.Millisecond)
 	}
 	if len(cont.Items) != 1 || cont.Items[0].Torrent != got.ID || cont.Items[0].Index != 0 || cont.Items[0].Position < 1 {
@@ -268,14 +237,14 @@ func TestPhoneScreens(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Files in torrent order: beach.jpg 0, clip.webm 1, notes.pdf 2.
-	if code := phoneAPI(t, "POST", h.URL+"/api/v1/channels", map[string]string{"name": "Family photos"}, nil); code != 201 {
+	if code := apiJSON(t, "POST", h.URL+"/api/v1/channels", map[string]string{"name": "Family photos"}, nil); code != 201 {
 		t.Fatalf("create channel = %d", code)
 	}
-	if code := phoneAPI(t, "POST", h.URL+"/api/v1/shares", map[string]any{"torrentId": got.ID, "label": "Trip for Grandma", "expiresIn": "7d"}, nil); code != 201 {
+	if code := apiJSON(t, "POST", h.URL+"/api/v1/shares", map[string]any{"torrentId": got.ID, "label": "Trip for Grandma", "expiresIn": "7d"}, nil); code != 201 {
 		t.Fatalf("create share = %d", code)
 	}
 	var ticket struct{ ID string }
-	if code := phoneAPI(t, "POST", h.URL+"/api/v1/pair", map[string]string{"name": "Living room TV"}, &ticket); code/100 != 2 {
+	if code := apiJSON(t, "POST", h.URL+"/api/v1/pair", map[string]string{"name": "Living room TV"}, &ticket); code/100 != 2 {
 		t.Fatalf("pair request = %d", code)
 	}
 

@@ -3,12 +3,10 @@ package ui_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -226,35 +224,6 @@ func jpegOf(t *testing.T, c color.RGBA) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-// apiJSON sends a request to the daemon and decodes the JSON answer.
-func apiJSON(t *testing.T, method, url string, in, out any) int {
-	t.Helper()
-	var body io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decode %s: %v", method, url, b, err)
-		}
-	}
-	return resp.StatusCode
 }
 
 // focusJS describes the focused element: its accessible label, whether it
@@ -576,28 +545,6 @@ func TestTVLiveDownloads(t *testing.T) {
 		t.Errorf("focus after the card left = %+v, want a control on home", f)
 	}
 	checkPage(t, p, "home")
-}
-
-// ownerJSON is apiJSON with the owner's password.
-func ownerJSON(t *testing.T, method, url string, out any) int {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth("admin", testPassword)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decode %s: %v", method, url, b, err)
-		}
-	}
-	return resp.StatusCode
 }
 
 // TestTVPairing: a TV the daemon does not trust (loopback not trusted, a
