@@ -278,8 +278,12 @@ func TestReliabilityAccess(t *testing.T) {
 	}
 
 	// Public endpoints answer narrowly. forged is a well-formed token that
-	// is not the owner's.
-	forged := pd.Token[:len(pd.Token)-1] + map[bool]string{true: "A", false: "B"}[!strings.HasSuffix(pd.Token, "A")]
+	// is not the owner's. Its last character carries 4 bits and 2 zero
+	// padding bits (strict base64), so only A, E, I, … keep it well formed.
+	forged := pd.Token[:len(pd.Token)-1] + map[bool]string{true: "A", false: "E"}[!strings.HasSuffix(pd.Token, "A")]
+	if !access.LooksLikeToken(forged) || forged == pd.Token {
+		t.Fatalf("test bug: forged token %q is not a well-formed other token", forged)
+	}
 	for _, c := range []struct {
 		method, path, body string
 		want               []int
