@@ -55,7 +55,7 @@ run() { # index package target
 		echo "== $pkg $f ($t)"
 		go test -run '^$' -fuzz "^$f\$" -fuzztime "$t" -parallel "$par" "$pkg" 2>&1 || rc=$?
 	} >"$out/$i.log"
-	execs=$(grep -o 'execs: [0-9]*' "$out/$i.log" | tail -1 | awk '{print $2}')
+	execs=$(grep -o 'execs: [0-9]*' "$out/$i.log" | tail -1 | awk '{print $2}' || true)
 	if [ "$rc" = 0 ]; then r=ok; else r=FAIL; fi
 	echo "fuzz-result: $pkg $f $r $(($(date +%s) - start))s execs=${execs:-0}" >>"$out/$i.log"
 	mv "$out/$i.log" "$out/$i.done"
@@ -65,10 +65,17 @@ run() { # index package target
 # as it and all before it are done.
 next=0
 printed=0
+pids=()
 while [ "$printed" -lt "$n" ]; do
-	while [ "$next" -lt "$n" ] && [ "$(jobs -rp | wc -l)" -lt "$jobs" ]; do
+	alive=()
+	for p in "${pids[@]}"; do
+		if kill -0 "$p" 2>/dev/null; then alive+=("$p"); fi
+	done
+	pids=("${alive[@]}")
+	while [ "$next" -lt "$n" ] && [ "${#pids[@]}" -lt "$jobs" ]; do
 		read -r i pkg f < <(sed -n "$((next + 1))p" "$out/targets")
 		run "$i" "$pkg" "$f" &
+		pids+=($!)
 		next=$((next + 1))
 	done
 	while [ "$printed" -lt "$n" ] && [ -f "$out/$printed.done" ]; do
