@@ -63,5 +63,12 @@
 // The manager takes a LAN source (an interface: mDNS lives outside the
 // engine) that returns items and peers for a channel target; items from
 // it are checked exactly like the DHT's. Held returns what a LAN
-// responder may hand to its neighbours, Offer takes an item pushed by one.
+// responder may hand to its neighbours, Offer takes an item pushed by one
+// with the neighbour's BitTorrent address. That address goes to the
+// install of the version besides the peers the manager's own lookups
+// find (which may be none while the LAN's mDNS view churns), and to the
+// fetch of its metadata while that runs: the fetch starts again with a
+// peer offered late, a newer version offered stops it, and a fetch with
+// no peer and no DHT says so in the log and gives up after 30 s, so the
+// check is retried rather than waiting minutes on nobody.
 package channel

@@ -156,6 +156,12 @@ type Manager struct {
 	kickC   chan struct{}
 	sem     chan struct{} // bounds background operations
 	wg      sync.WaitGroup
+
+	// offers are the peers offered with a subscription's latest version
+	// (Offer), for its install; by id; under mu.
+	offers map[string]*offer
+	// noPeerWait is defaultNoPeerWait; tests make it longer.
+	noPeerWait time.Duration
 }
 
 // New loads the channels and subscriptions saved in the store.
@@ -204,6 +210,9 @@ func New(o Options) (*Manager, error) {
 		putAt:   map[string]time.Time{},
 		kickC:   make(chan struct{}, 1),
 		sem:     make(chan struct{}, 4),
+
+		offers:     map[string]*offer{},
+		noPeerWait: defaultNoPeerWait,
 	}
 	owns, err := loadAll[ownRec](o.Store, ownPrefix)
 	if err != nil {

@@ -374,6 +374,7 @@ func (m *Manager) Unsubscribe(ref string, deleteData bool) error {
 	delete(m.subs, id)
 	delete(m.next, pollTask(id))
 	delete(m.next, putTask(subKey(id)))
+	delete(m.offers, id)
 	m.mu.Unlock()
 	if deleteData {
 		os.RemoveAll(filepath.Join(r.Dir, padDir))
@@ -440,40 +441,6 @@ func (m *Manager) reject(id string, r *subRec, err error) {
 	r.LastReject, r.RejectedAt = err.Error(), time.Now().UTC()
 }
 
-// Offer hands the manager an item from outside its own lookups (e.g. a
-// LAN neighbour pushing a new version): it is checked like a looked-up
-// item and, if newer, installed by the next poll, which runs at once.
-func (m *Manager) Offer(it mutable.Item) error {
-	id := subID(it.Target())
-	unlock := m.lock(subKey(id))
-	defer unlock()
-	r, err := m.subCopy(id)
-	if err != nil {
-		return err
-	}
-	if err := checkItem(r, it); err != nil {
-		if errors.Is(err, errSame) {
-			return nil
-		}
-		m.reject(id, r, err)
-		r.Error = "rejected: " + err.Error()
-		if serr := m.saveSub(id, r); serr != nil {
-			return serr
-		}
-		return &engine.InputError{Msg: err.Error()}
-	}
-	r.Item = toItemRec(it)
-	if err := m.saveSub(id, r); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	m.schedule(pollTask(id), time.Now())
-	m.mu.Unlock()
-	m.kick()
-	m.notify()
-	return nil
-}
-
 // poll looks for a newer version and installs it.
 func (m *Manager) poll(ctx context.Context, id string) {
 	unlock := m.lock(subKey(id))
@@ -529,6 +496,10 @@ func (m *Manager) poll(ctx context.Context, id string) {
 	}
 	next := jitter(m.o.PollInterval)
 	switch {
+	case errors.Is(err, errSuperseded):
+		// A newer version was offered during the fetch: on to it now.
+		next = 0
+		m.log.Info("channel check: a newer version was offered; checking again", "subscription", id, "name", r.Name, "version", r.Item.Seq)
 	case err != nil:
 		r.Failures++
 		r.Error = err.Error()
@@ -850,9 +821,7 @@ func (m *Manager) install(ctx context.Context, id string, r *subRec, peers []str
 		return fmt.Errorf("version %d was rejected; waiting for a newer one", seq)
 	}
 	m.setState(id, StateFetching)
-	fctx, cancel := context.WithTimeout(ctx, m.o.FetchTimeout)
-	b, err := m.o.Engine.FetchInfo(fctx, ih, append(slices.Clone(r.Peers), peers...))
-	cancel()
+	b, peers, err := m.fetchInfo(ctx, id, r.Name, seq, ih, append(slices.Clone(r.Peers), peers...))
 	var ie *engine.InputError
 	if errors.As(err, &ie) {
 		m.reject(id, r, fmt.Errorf("version %d (%s) rejected: %w", seq, ihHex, err))
@@ -860,7 +829,7 @@ func (m *Manager) install(ctx context.Context, id string, r *subRec, peers []str
 		return errors.New(r.LastReject)
 	}
 	if err != nil {
-		return fmt.Errorf("fetch version %d metadata: %w", seq, err)
+		return fetchError(seq, err)
 	}
 	nv, err := parseVersion(b)
 	if err != nil {
@@ -919,6 +888,7 @@ func (m *Manager) install(ctx context.Context, id string, r *subRec, peers []str
 	r.Seq, r.InfoHash, r.TorrentID = seq, ihHex, t.ID
 	r.Files, r.Bytes, r.UpdatedAt = len(nv.Files), nv.Bytes, time.Now().UTC()
 	r.LastUpdated = u.newBytes
+	m.dropOffer(id, seq)
 	m.log.Info("channel updated", "subscription", id, "name", r.Name, "version", seq, "infoHash", ihHex,
 		"files", len(nv.Files), "newFiles", u.newFiles, "newBytes", u.newBytes, "reusedFiles", u.reused,
 		"moved", len(u.moved), "removed", len(u.removed), "keepRemoved", r.KeepRemoved)

@@ -57,7 +57,10 @@
 // the channels this device holds (and of those it looked up recently
 // without finding them, e.g. a new subscription) that the neighbour
 // advertises, and offers newer ones to the channel manager, which
-// installs the version at once. Lookup, the manager's regular poll, asks
+// installs the version at once, asking the neighbour's BitTorrent address
+// for it (its own lookup may not find the neighbour a moment later). An
+// item equal to the one held is offered too when the neighbour gave a
+// peer port: a fetch of that version with no peer, or dead ones, gets one. Lookup, the manager's regular poll, asks
 // every neighbour advertising the target and returns the newest item and
 // the neighbours' peer addresses.
 //

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,13 @@ func (c channelKey) target() [20]byte {
 type memHolder struct {
 	mu     sync.Mutex
 	items  map[[20]byte]mutable.Item
-	offers []mutable.Item
+	offers []offerCall
+}
+
+// offerCall is one call of Offer.
+type offerCall struct {
+	it    mutable.Item
+	peers []netip.AddrPort
 }
 
 func newHolder(items ...mutable.Item) *memHolder {
@@ -78,17 +85,17 @@ func (h *memHolder) Held() []mutable.Item {
 	return out
 }
 
-func (h *memHolder) Offer(it mutable.Item) error {
+func (h *memHolder) Offer(it mutable.Item, peers ...netip.AddrPort) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.offers = append(h.offers, it)
+	h.offers = append(h.offers, offerCall{it, slices.Clone(peers)})
 	return nil
 }
 
-func (h *memHolder) offered() []mutable.Item {
+func (h *memHolder) offered() []offerCall {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]mutable.Item(nil), h.offers...)
+	return slices.Clone(h.offers)
 }
 
 // device is a Source serving its endpoint on loopback.

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/hearth-media/hearth/device/mdns"
 	"github.com/hearth-media/hearth/engine/channel"
 	"github.com/hearth-media/hearth/engine/enginetest"
+	"github.com/hearth-media/hearth/engine/mutable"
 )
 
 func TestMain(m *testing.M) {
@@ -208,4 +210,90 @@ func TestChannelOverLAN(t *testing.T) {
 	if s.NewItems != 3 {
 		t.Errorf("subscription has %d new items, want 3 (2 in version 1, 1 in version 2)", s.NewItems)
 	}
+}
+
+// leavingHolder is the subscriber's channel manager as its LAN source
+// sees it, with the neighbour leaving the source's view (mDNS churn)
+// between the fetch of its item and the offer: the manager's own lookup
+// then finds nobody.
+type leavingHolder struct {
+	Holder
+	leave func()
+}
+
+func (h leavingHolder) Offer(it mutable.Item, peers ...netip.AddrPort) error {
+	h.leave()
+	return h.Holder.Offer(it, peers...)
+}
+
+// TestOfferFromNeighbourThatLeft is the LAN offer that never installed
+// (CI, TestReliabilitySwarm): a subscriber's first check finds no
+// neighbour, the publisher's record then shows up and its item is pushed,
+// and the publisher drops out of the subscriber's view at once. The
+// version installs from the address that came with the push. (Before the
+// fix the manager fetched the metadata from the peers of its own lookup:
+// none, until its fetch timed out, again and again.)
+func TestOfferFromNeighbourThatLeft(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two engines")
+	}
+	b := &bus{}
+	pub := b.join(t, "publisher")
+	sub := b.join(t, "subscriber")
+	ctx := context.Background()
+	// The subscriber hears of the publisher only when the test says.
+	b.mu.Lock()
+	b.devs = []*chanDevice{pub}
+	b.mu.Unlock()
+	sub.src.event(ctx, mdns.Event{Kind: mdns.Removed, Entry: pub.entry()})
+
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "IMG_0001.jpg"), 300_000)
+	if _, err := pub.m.Create("Photos", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.m.AddItems("Photos", []string{filepath.Join(src, "IMG_0001.jpg")}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := pub.m.Publish(ctx, "Photos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := sub.m.Subscribe(ctx, ch.Link, channel.SubscribeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		s, err := sub.m.Subscription(ch.Link)
+		if err == nil && strings.Contains(s.Error, "advertises the channel") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("first check: state %q, error %q (%v); want it failed: nobody advertises the channel", s.State, s.Error, err)
+		}
+	}
+	offers := make(chan []netip.AddrPort, 1)
+	sub.src.SetHolder(offerSpy{Holder: leavingHolder{Holder: sub.m, leave: func() {
+		sub.src.event(ctx, mdns.Event{Kind: mdns.Removed, Entry: pub.entry()})
+	}}, c: offers})
+	sub.src.event(ctx, mdns.Event{Kind: mdns.Added, Entry: pub.entry()})
+	want := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(pub.node.Engine.Stats().PeerPort))
+	if got := <-offers; len(got) != 1 || got[0] != want {
+		t.Errorf("offered with peers %v, want %v", got, want)
+	}
+	s := waitSynced(t, sub, ch.Link, 1, 60*time.Second)
+	sameFile(t, filepath.Join(ch.Dir, "IMG_0001.jpg"), filepath.Join(s.Dir, "IMG_0001.jpg"))
+}
+
+// offerSpy passes offers on and reports their peers on c (the first only).
+type offerSpy struct {
+	Holder
+	c chan []netip.AddrPort
+}
+
+func (h offerSpy) Offer(it mutable.Item, peers ...netip.AddrPort) error {
+	select {
+	case h.c <- peers:
+	default:
+	}
+	return h.Holder.Offer(it, peers...)
 }

@@ -28,9 +28,14 @@ type Holder interface {
 	// Held returns the latest signed item of every channel the device
 	// publishes or follows.
 	Held() []mutable.Item
-	// Offer hands over an item fetched from a neighbour; the holder checks
-	// it (signature, channel, seq) and fetches the version if it is newer.
-	Offer(it mutable.Item) error
+	// Offer hands over an item fetched from a neighbour and the
+	// neighbour's BitTorrent address (none if it gave no port); the holder
+	// checks the item (signature, channel, seq) and fetches the version if
+	// it is newer, asking that address besides the peers it finds itself.
+	// The item it holds already is offered too when the neighbour gave an
+	// address: a fetch of that version that has no peer, or only dead
+	// ones, gets one.
+	Offer(it mutable.Item, peers ...netip.AddrPort) error
 }
 
 // Advertiser carries the channel tags in the device's mDNS TXT record;
@@ -486,23 +491,35 @@ func (s *Source) check(ctx context.Context, key string) {
 func (s *Source) offerFrom(ctx context.Context, n neighbour, target [20]byte) {
 	ctx, cancel := context.WithTimeout(ctx, 2*s.o.FetchTimeout)
 	defer cancel()
-	it, _, err := s.fetch(ctx, n, target)
+	it, peer, err := s.fetch(ctx, n, target)
 	if err != nil {
 		s.log.Debug("channel item from LAN neighbour", "neighbour", n.instance, "target", hex.EncodeToString(target[:]), "err", err)
 		return
 	}
-	if held, ok := s.heldItem(target); ok && it.Seq <= held.Seq {
+	// The version held already: its peer may still be what the holder's
+	// fetch of it lacks (its own lookup found nobody while the mDNS view
+	// churned), so it is offered for the address, if there is one.
+	held, ok := s.heldItem(target)
+	if ok && (it.Seq < held.Seq || it.Seq == held.Seq && !peer.IsValid()) {
 		return
 	}
 	h := s.getHolder()
 	if h == nil {
 		return
 	}
-	if err := h.Offer(it); err != nil {
+	var peers []netip.AddrPort
+	if peer.IsValid() {
+		peers = append(peers, peer)
+	}
+	if err := h.Offer(it, peers...); err != nil {
 		s.log.Debug("offer channel item from LAN neighbour", "neighbour", n.instance, "target", hex.EncodeToString(target[:]), "version", it.Seq, "err", err)
 		return
 	}
-	s.log.Info("channel version offered by a LAN neighbour", "neighbour", n.instance, "target", hex.EncodeToString(target[:]), "version", it.Seq)
+	if ok && it.Seq == held.Seq {
+		s.log.Debug("peer of a channel version offered by a LAN neighbour", "neighbour", n.instance, "target", hex.EncodeToString(target[:]), "version", it.Seq, "peer", peer)
+		return
+	}
+	s.log.Info("channel version offered by a LAN neighbour", "neighbour", n.instance, "target", hex.EncodeToString(target[:]), "version", it.Seq, "peer", peer)
 }
 
 // errNotHeld: the neighbour answered 404.
@@ -510,13 +527,13 @@ var errNotHeld = errors.New("lan: neighbour does not hold the channel")
 
 // fetch asks neighbour n for target's item, trying its addresses in
 // order until one answers. peer is the neighbour's BitTorrent address
-// ("" if it gave no port).
-func (s *Source) fetch(ctx context.Context, n neighbour, target [20]byte) (it mutable.Item, peer string, err error) {
+// (invalid if it gave no port).
+func (s *Source) fetch(ctx context.Context, n neighbour, target [20]byte) (it mutable.Item, peer netip.AddrPort, err error) {
 	select {
 	case s.sem <- struct{}{}:
 		defer func() { <-s.sem }()
 	case <-ctx.Done():
-		return it, "", ctx.Err()
+		return it, peer, ctx.Err()
 	}
 	err = errors.New("lan: no usable address")
 	for _, a := range n.addrs {
@@ -527,15 +544,15 @@ func (s *Source) fetch(ctx context.Context, n neighbour, target [20]byte) (it mu
 		it, port, err = s.get(ctx, a, n.port, n.id, target)
 		if err == nil {
 			if port > 0 {
-				peer = netip.AddrPortFrom(a, uint16(port)).String()
+				peer = netip.AddrPortFrom(a, uint16(port))
 			}
 			return it, peer, nil
 		}
 		if errors.Is(err, errNotHeld) || errors.Is(err, errBadAnswer) || ctx.Err() != nil {
-			return it, "", err
+			return it, peer, err
 		}
 	}
-	return it, "", err
+	return it, peer, err
 }
 
 func (s *Source) get(ctx context.Context, a netip.Addr, port int, id string, target [20]byte) (mutable.Item, int, error) {
@@ -654,7 +671,7 @@ func (s *Source) Lookup(ctx context.Context, target [20]byte) ([]mutable.Item, [
 
 	type result struct {
 		it   mutable.Item
-		peer string
+		peer netip.AddrPort
 		err  error
 	}
 	res := make(chan result, len(cands))
@@ -680,8 +697,8 @@ func (s *Source) Lookup(ctx context.Context, target [20]byte) ([]mutable.Item, [
 			}
 			continue
 		}
-		if r.peer != "" && !slices.Contains(peers, r.peer) {
-			peers = append(peers, r.peer)
+		if p := r.peer.String(); r.peer.IsValid() && !slices.Contains(peers, p) {
+			peers = append(peers, p)
 		}
 		switch {
 		case len(items) == 0 || r.it.Seq > items[0].Seq:

@@ -75,27 +75,43 @@ func seqOf(items []mutable.Item) int64 {
 }
 
 // TestOfferOnStampChange: a neighbour publishes a new version; when its
-// record changes, the device fetches the item and offers it, once.
+// record changes, the device fetches the item and offers it, once, with
+// the neighbour's BitTorrent address. The version the device holds
+// already is offered for the address alone (a fetch of it may have no
+// peer), and not at all by a neighbour that gives no peer port.
 func TestOfferOnStampChange(t *testing.T) {
 	c := newChannel(t, "")
-	pub := newDevice(t, "pub", 6001, newHolder(c.item(t, 1)))
-	sub := newDevice(t, "sub", 6002, newHolder(c.item(t, 1)))
-	sub.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: pub.entry()})
-	time.Sleep(100 * time.Millisecond)
-	sub.src.wg.Wait()
-	if got := sub.holder.offered(); len(got) != 0 {
-		t.Errorf("neighbour with the same version: %d offers, want none", len(got))
+	v1 := c.item(t, 1)
+	pub := newDevice(t, "pub", 6001, newHolder(v1))
+	noPort := newDevice(t, "noport", 0, newHolder(v1))
+	sub := newDevice(t, "sub", 6002, newHolder(v1))
+	peer := netip.MustParseAddrPort("127.0.0.1:6001")
+	check := func(what string, want ...mutable.Item) {
+		t.Helper()
+		got := sub.holder.offered()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d offers, want %d", what, len(got), len(want))
+		}
+		for i, o := range got {
+			if o.it.Seq != want[i].Seq || o.it.Sig != want[i].Sig || !slices.Equal(o.peers, []netip.AddrPort{peer}) {
+				t.Errorf("%s: offer %d = seq %d with peers %v, want seq %d with %v", what, i, o.it.Seq, o.peers, want[i].Seq, peer)
+			}
+		}
 	}
+	// event starts the check (wg) before it returns.
+	sub.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: noPort.entry()})
+	sub.src.wg.Wait()
+	check("neighbour with the same version and no peer port")
+	sub.src.event(context.Background(), mdns.Event{Kind: mdns.Added, Entry: pub.entry()})
+	sub.src.wg.Wait()
+	check("neighbour with the same version", v1)
 
 	v2 := c.item(t, 2)
 	pub.holder.set(v2)
 	pub.src.refreshHeld()
 	sub.src.event(context.Background(), mdns.Event{Kind: mdns.Updated, Entry: pub.entry()})
-	waitFor(t, "the offer of version 2", func() bool { return len(sub.holder.offered()) > 0 })
 	sub.src.wg.Wait()
-	if got := sub.holder.offered(); len(got) != 1 || got[0].Seq != 2 || got[0].Sig != v2.Sig {
-		t.Errorf("offers = %d (seq %d), want version 2 once", len(got), seqOf(got))
-	}
+	check("neighbour with version 2", v1, v2)
 
 	// The same record again (a pairing change, say): no new request.
 	sub.holder.set(v2)
@@ -104,9 +120,7 @@ func TestOfferOnStampChange(t *testing.T) {
 	e.PairingOpen = true
 	sub.src.event(context.Background(), mdns.Event{Kind: mdns.Updated, Entry: e})
 	sub.src.wg.Wait()
-	if got := sub.holder.offered(); len(got) != 1 {
-		t.Errorf("offers after an unrelated record change = %d, want still 1", len(got))
-	}
+	check("an unrelated record change", v1, v2)
 }
 
 // TestWantedOffered: a channel looked up before any neighbour had it (a
@@ -122,7 +136,10 @@ func TestWantedOffered(t *testing.T) {
 	pub.holder.set(c.item(t, 1))
 	pub.src.refreshHeld()
 	sub.src.event(context.Background(), mdns.Event{Kind: mdns.Updated, Entry: pub.entry()})
-	waitFor(t, "the offer of version 1", func() bool { return len(sub.holder.offered()) == 1 })
+	sub.src.wg.Wait()
+	if got := sub.holder.offered(); len(got) != 1 || got[0].it.Seq != 1 {
+		t.Fatalf("%d offers, want version 1's", len(got))
+	}
 
 	// Once held, the target is no longer "wanted".
 	sub.holder.set(c.item(t, 1))
