@@ -86,6 +86,7 @@ type Client struct {
 	// through legitimate channels.
 	dopplegangerAddrs map[string]struct{}
 	badPeerIPs        map[netip.Addr]struct{}
+	badPeerIPOrder    []netip.Addr // Hearth: badPeerIPs, oldest first (hearth_bounds.go)
 	// All Torrents once.
 	torrents map[*Torrent]struct{}
 	// All Torrents by their short infohashes (v1 if valid, and truncated v2 if valid). Unless the
@@ -593,13 +594,13 @@ func (cl *Client) acceptConnections(l Listener) {
 			if holepunchErr == nil {
 				cl.lock()
 				if g.MapContains(cl.undialableWithoutHolepunch, holepunchAddr) {
-					setAdd(&cl.accepted, holepunchAddr)
+					setAddBounded(&cl.accepted, holepunchAddr)
 				}
 				if g.MapContains(
 					cl.undialableWithoutHolepunchDialedAfterHolepunchConnect,
 					holepunchAddr,
 				) {
-					setAdd(&cl.probablyOnlyConnectedDueToHolepunch, holepunchAddr)
+					setAddBounded(&cl.probablyOnlyConnectedDueToHolepunch, holepunchAddr)
 				}
 				cl.unlock()
 			}
@@ -845,7 +846,7 @@ func (cl *Client) dialAndCompleteHandshake(opts outgoingConnOpts) (c *PeerConn, 
 		if holepunchAddrErr == nil {
 			cl.lock()
 			if !opts.receivedHolepunchConnect {
-				g.MakeMapIfNilAndSet(&cl.undialableWithoutHolepunch, holepunchAddr, struct{}{})
+				setAddBounded(&cl.undialableWithoutHolepunch, holepunchAddr)
 			}
 			if !opts.skipHolepunchRendezvous {
 				opts.t.trySendHolepunchRendezvous(holepunchAddr)
@@ -858,10 +859,9 @@ func (cl *Client) dialAndCompleteHandshake(opts outgoingConnOpts) (c *PeerConn, 
 	if opts.receivedHolepunchConnect && holepunchAddrErr == nil {
 		cl.lock()
 		if g.MapContains(cl.undialableWithoutHolepunch, holepunchAddr) {
-			g.MakeMapIfNilAndSet(&cl.dialableOnlyAfterHolepunch, holepunchAddr, struct{}{})
+			setAddBounded(&cl.dialableOnlyAfterHolepunch, holepunchAddr)
 		}
-		g.MakeMapIfNil(&cl.dialedSuccessfullyAfterHolepunchConnect)
-		g.MapInsert(cl.dialedSuccessfullyAfterHolepunchConnect, holepunchAddr, struct{}{})
+		setAddBounded(&cl.dialedSuccessfullyAfterHolepunchConnect, holepunchAddr)
 		cl.unlock()
 	}
 	c, err = doProtocolHandshakeOnDialResult(
@@ -1091,7 +1091,7 @@ func (cl *Client) connBtHandshake(ctx context.Context, c *PeerConn, ih *metainfo
 		return
 	}
 	successfulPeerWireProtocolHandshakePeerReservedBytes.Add(
-		hex.EncodeToString(res.PeerExtensionBits[:]), 1)
+		boundedVarKey(&successfulPeerWireProtocolHandshakePeerReservedBytes, hex.EncodeToString(res.PeerExtensionBits[:])), 1)
 	ret = res.Hash
 	c.PeerExtensionBytes = res.PeerExtensionBits
 	c.PeerID = res.PeerID
@@ -1152,7 +1152,7 @@ func (t *Torrent) runHandshookConn(pc *PeerConn) error {
 		if pc.outgoing {
 			connsToSelf.Add(1)
 			addr := pc.RemoteAddr.String()
-			cl.dopplegangerAddrs[addr] = struct{}{}
+			cl.addDoppleganger(addr)
 		} /* else {
 			// Because the remote address is not necessarily the same as its client's torrent listen
 			// address, we won't record the remote address as a doppleganger. Instead, the initiator
@@ -1363,7 +1363,7 @@ func (cl *Client) badPeerIPPort(ip net.IP, port int) bool {
 	if !ok {
 		panic(ip)
 	}
-	if _, ok := cl.badPeerIPs[ipAddr]; ok {
+	if cl.ipBanned(ipAddr) {
 		return true
 	}
 	return false
@@ -1688,8 +1688,7 @@ func (cl *Client) banPeerIP(ip net.IP) {
 	// addresses directly to v4on6, which doesn't compare equal with v4.
 	ipAddr, ok := netip.AddrFromSlice(ip)
 	panicif.False(ok)
-	g.MakeMapIfNil(&cl.badPeerIPs)
-	cl.badPeerIPs[ipAddr] = struct{}{}
+	cl.banPeerIPLocked(ipAddr)
 	for t := range cl.torrents {
 		t.iterPeers(func(p *Peer) {
 			if p.remoteIp().Equal(ip) {
@@ -1866,14 +1865,18 @@ func (cl *Client) onBadAccept(addr PeerRemoteAddr) {
 	if cl.acceptLimiter == nil {
 		cl.acceptLimiter = make(map[ipStr]int)
 	}
-	cl.acceptLimiter[ipStr(ip.String())]++
+	key := ipStr(ip.String())
+	if _, ok := cl.acceptLimiter[key]; !ok && len(cl.acceptLimiter) >= maxAcceptLimited {
+		return
+	}
+	cl.acceptLimiter[key]++
 }
 
 func maskIpForAcceptLimiting(ip net.IP) net.IP {
 	if ip4 := ip.To4(); ip4 != nil {
 		return ip4.Mask(net.CIDRMask(24, 32))
 	}
-	return ip
+	return maskIPv6ForAcceptLimiting(ip)
 }
 
 func (cl *Client) clearAcceptLimits() {

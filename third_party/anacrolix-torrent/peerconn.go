@@ -585,12 +585,9 @@ func (c *PeerConn) requestPendingMetadata() {
 func (cn *PeerConn) wroteMsg(msg *pp.Message) {
 	torrent.Add(fmt.Sprintf("messages written of type %s", msg.Type.String()), 1)
 	if msg.Type == pp.Extended {
-		for name, id := range cn.PeerExtensionIDs {
-			if id != msg.ExtendedID {
-				continue
-			}
-			torrent.Add(fmt.Sprintf("Extended messages written for protocol %q", name), 1)
-		}
+		// Hearth: not per name, which the peer chooses (any number of
+		// them may share the message's id).
+		torrent.Add("Extended messages written", 1)
 	}
 	cn.modifyRelevantConnStats(func(cs *ConnStats) { cs.wroteMsg(msg) })
 }
@@ -625,7 +622,7 @@ func (c *PeerConn) maximumPeerRequestChunkLength() (_ Option[int]) {
 
 // startFetch is for testing purposes currently.
 func (c *PeerConn) onReadRequest(r Request, startFetch bool) error {
-	requestedChunkLengths.Add(strconv.FormatUint(r.Length.Uint64(), 10), 1)
+	requestedChunkLengths.Add(boundedVarKey(requestedChunkLengths, strconv.FormatUint(r.Length.Uint64(), 10)), 1)
 	if _, ok := c.peerRequests[r]; ok {
 		torrent.Add("duplicate requests received", 1)
 		if c.fastEnabled() {
@@ -1050,10 +1047,15 @@ func (c *PeerConn) onReadExtendedMsg(id pp.ExtensionNumber, payload []byte) (err
 		c.PeerPrefersEncryption = d.Encryption
 		for name, id := range d.M {
 			if _, ok := c.PeerExtensionIDs[name]; !ok {
+				// Hearth: a peer may send extended handshake after
+				// extended handshake, each with thousands of names.
+				if len(c.PeerExtensionIDs) >= maxPeerExtensionNames && !builtinExtension(string(name)) {
+					continue
+				}
 				peersSupportingExtension.Add(
 					// expvar.Var.String must produce valid JSON. "ut_payme\xeet_address" was being
 					// entered here which caused problems later when unmarshalling.
-					strconv.Quote(string(name)),
+					boundedVarKey(&peersSupportingExtension, strconv.Quote(string(name))),
 					1)
 			}
 			c.PeerExtensionIDs[name] = id
@@ -1263,7 +1265,7 @@ func (c *PeerConn) pexEvent(t pexEventType) (_ pexEvent, err error) {
 		err = fmt.Errorf("parsing dial addr %q: %w", dialAddr, err)
 		return
 	}
-	return pexEvent{t, addr, f, nil}, nil
+	return pexEvent{t: t, addr: addr, f: f}, nil
 }
 
 func (pc *PeerConn) String() string {

@@ -29,6 +29,7 @@ type pexEvent struct {
 	addr netip.AddrPort
 	f    pp.PexPeerFlags
 	next *pexEvent // event feed list
+	seq  int64     // Hearth: position in the feed (pexMaxLag)
 }
 
 // facilitates efficient de-duplication while generating PEX messages
@@ -168,9 +169,15 @@ func (s *pexState) Reset() {
 func (s *pexState) append(e *pexEvent) {
 	if s.tail != nil {
 		s.tail.next = e
+		e.seq = s.tail.seq + 1
 	}
 	s.tail = e
-	s.msg0.append(*e)
+	// Hearth: the initial message lists live connections; a drop of an
+	// address it does not list (a second connection from the same
+	// address) stayed in it for the torrent's life.
+	if _, listed := s.msg0.added[e.addr]; e.t == pexAdd || listed {
+		s.msg0.append(*e)
+	}
 }
 
 func (s *pexState) Add(c *PeerConn) {
@@ -217,7 +224,11 @@ func (s *pexState) Drop(c *PeerConn) {
 func (s *pexState) Genmsg(start *pexEvent) (pp.PexMsg, *pexEvent) {
 	s.RLock()
 	defer s.RUnlock()
-	if start == nil {
+	// Hearth: a connection more than pexMaxLag events behind (connections
+	// come and go faster than 50 a minute) starts over from the initial
+	// message, which lists the live connections, instead of keeping the
+	// feed since it fell behind alive for as long as it stays connected.
+	if start == nil || s.tail != nil && s.tail.seq-start.seq > pexMaxLag {
 		return *s.msg0.PexMsg(), s.tail
 	}
 	var msg pexMsgFactory

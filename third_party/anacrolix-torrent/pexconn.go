@@ -106,12 +106,18 @@ func (s *pexConnState) updateRemoteLiveConns(rx pp.PexMsg) (errs []error) {
 		delete(s.remoteLiveConns, addrPort)
 	}
 	for i, added := range rx.Added {
+		if len(s.remoteLiveConns) >= maxRemoteLiveConns {
+			break // Hearth: a peer may send a PEX message a minute, each with thousands of new addresses
+		}
 		addr := netip.AddrFrom4(*(*[4]byte)(added.IP.To4()))
 		addrPort := netip.AddrPortFrom(addr, uint16(added.Port))
 		flags := g.SliceGet(rx.AddedFlags, i)
 		g.MakeMapIfNilAndSet(&s.remoteLiveConns, addrPort, flags)
 	}
 	for i, added := range rx.Added6 {
+		if len(s.remoteLiveConns) >= maxRemoteLiveConns {
+			break // Hearth: a peer may send a PEX message a minute, each with thousands of new addresses
+		}
 		addr := netip.AddrFrom16(*(*[16]byte)(added.IP.To16()))
 		addrPort := netip.AddrPortFrom(addr, uint16(added.Port))
 		flags := g.SliceGet(rx.Added6Flags, i)

@@ -2805,7 +2805,7 @@ func (t *Torrent) dropBannedPeers() {
 				"peer remote ip does not match its bannable addr [peer=%v, remote ip=%v, bannable addr=%v]",
 				p, remoteIp, p.bannableAddr)
 		}
-		if _, ok := t.cl.badPeerIPs[netipAddr]; ok {
+		if t.cl.ipBanned(netipAddr) {
 			// Should this be a close?
 			p.drop()
 			t.logger.WithDefaultLevel(log.Debug).Printf("dropped %v for banned remote IP %v", p, netipAddr)
@@ -3451,9 +3451,9 @@ func (t *Torrent) handleReceivedUtHolepunchMsg(msg utHolepunch.Msg, sender *Peer
 		holepunchAddr := msg.AddrPort
 		t.logger.Printf("got holepunch connect request for %v from %p", holepunchAddr, sender)
 		if g.MapContains(t.cl.undialableWithoutHolepunch, holepunchAddr) {
-			setAdd(&t.cl.undialableWithoutHolepunchDialedAfterHolepunchConnect, holepunchAddr)
+			setAddBounded(&t.cl.undialableWithoutHolepunchDialedAfterHolepunchConnect, holepunchAddr)
 			if g.MapContains(t.cl.accepted, holepunchAddr) {
-				setAdd(&t.cl.probablyOnlyConnectedDueToHolepunch, holepunchAddr)
+				setAddBounded(&t.cl.probablyOnlyConnectedDueToHolepunch, holepunchAddr)
 			}
 		}
 		opts := outgoingConnOpts{

@@ -465,7 +465,13 @@ func (h *handshake) receiverSteps(ctx context.Context) (ret io.ReadWriter, chose
 	if err != nil {
 		return
 	}
-	cryptoProvidesCount.Add(strconv.FormatUint(uint64(provides), 16), 1)
+	// Hearth: the peer chooses provides (32 bits); one key per value
+	// seen grew the map for the life of the process.
+	if provides&^AllSupportedCrypto == 0 {
+		cryptoProvidesCount.Add(strconv.FormatUint(uint64(provides), 16), 1)
+	} else {
+		cryptoProvidesCount.Add("other", 1)
+	}
 	chosen = h.chooseMethod(provides)
 	_, err = io.CopyN(io.Discard, ctxReader, int64(padLen))
 	if err != nil {
