@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -19,12 +20,23 @@ type quietHandler struct {
 }
 
 type quietState struct {
-	mu     sync.Mutex
-	window time.Duration
-	burst  int
-	seen   map[string]*quietCount
-	now    func() time.Time
+	mu       sync.Mutex
+	window   time.Duration
+	burst    int
+	seen     map[string]*quietCount
+	overflow quietCount // messages past maxQuietMessages share it
+	sweepAt  time.Time  // a full seen has no ended window before then
+	now      func() time.Time
 }
+
+// Bounds of quietState: messages carry what peers and DHT nodes send
+// (addresses, names), so a stranger can make every one new. Forgetting
+// all when full (as before) let such a flood through unlimited, and long
+// messages were kept whole.
+const (
+	maxQuietMessages = 1000
+	maxQuietKeyLen   = 160 // longer messages are counted by their start
+)
 
 type quietCount struct {
 	start   time.Time
@@ -61,13 +73,29 @@ func (s *quietState) allow(msg string) (dropped int, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	c := s.seen[msg]
+	key := msg
+	if len(key) > maxQuietKeyLen {
+		key = key[:maxQuietKeyLen]
+	}
+	c := s.seen[key]
 	if c == nil {
-		if len(s.seen) > 1000 { // bound the map: forget everything rather than grow
-			clear(s.seen)
+		if len(s.seen) >= maxQuietMessages && !now.Before(s.sweepAt) {
+			oldest := now
+			for k, o := range s.seen {
+				if now.Sub(o.start) > s.window {
+					delete(s.seen, k)
+				} else if o.start.Before(oldest) {
+					oldest = o.start
+				}
+			}
+			s.sweepAt = oldest.Add(s.window + time.Nanosecond)
 		}
-		c = &quietCount{start: now}
-		s.seen[msg] = c
+		if len(s.seen) >= maxQuietMessages {
+			c = &s.overflow
+		} else {
+			c = &quietCount{start: now}
+			s.seen[strings.Clone(key)] = c // not a slice of a long message
+		}
 	}
 	if now.Sub(c.start) > s.window {
 		dropped = c.dropped

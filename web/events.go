@@ -111,11 +111,21 @@ func (h *Events) AccessEvent(e access.Event) {
 	}
 }
 
-// subscribe adds a subscriber, starting the poller if it is the first.
+// MaxEventStreams bounds the event streams open at once: each holds a
+// connection, a goroutine and a queue. A household's phones, TVs and
+// browser tabs need a handful; past it a client gets 503, and the UI
+// polls instead (api.js falls back when the stream fails).
+const MaxEventStreams = 32
+
+// subscribe adds a subscriber, starting the poller if it is the first;
+// nil when MaxEventStreams are open.
 func (h *Events) subscribe() *subscriber {
 	s := &subscriber{c: make(chan []byte, h.o.Queue), full: true}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if len(h.subs) >= MaxEventStreams {
+		return nil
+	}
 	h.subs[s] = true
 	if h.run == nil {
 		h.run = &pollRun{stop: make(chan struct{}), kick: make(chan struct{}, 1)}
@@ -338,6 +348,12 @@ const eventsWriteTimeout = 30 * time.Second
 // getEvents: GET /api/v1/events.
 func (a *api) getEvents(w http.ResponseWriter, r *http.Request) error {
 	h := a.events
+	s := h.subscribe()
+	if s == nil {
+		w.Header().Set("Retry-After", "30")
+		return errorf(http.StatusServiceUnavailable, "%d event streams are open already; poll instead", MaxEventStreams)
+	}
+	defer h.unsubscribe(s)
 	rc := http.NewResponseController(w)
 	// The stream outlives the server's read and write timeouts; each
 	// write gets its own deadline instead.
@@ -349,8 +365,6 @@ func (a *api) getEvents(w http.ResponseWriter, r *http.Request) error {
 	hd.Set("X-Accel-Buffering", "no")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	s := h.subscribe()
-	defer h.unsubscribe(s)
 	write := func(b []byte) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(eventsWriteTimeout))
 		if _, err := w.Write(b); err != nil {

@@ -146,6 +146,11 @@ func watch(ctx context.Context, service string, ifaces []net.Interface, fn func(
 		}
 		// Ask for what an instance lacks (SRV, TXT or addresses): the
 		// responder's answer to an instance query carries all of them.
+		for name, t := range asked {
+			if now.Sub(t) >= time.Second {
+				delete(asked, name) // names that come and go must not pile up
+			}
+		}
 		for _, name := range ca.incomplete(now) {
 			if t, ok := asked[name]; ok && now.Sub(t) < time.Second {
 				continue
@@ -234,7 +239,31 @@ type instance struct {
 	txtExp     time.Time
 	srcs       map[netip.Addr]time.Time // fallback addresses: packet sources
 	interfaces map[string]bool
+	from       netip.Addr // source of the packet that created it (maxPerSource)
 }
+
+// Bounds of the cache: anyone on the LAN can send responses, and each
+// new name or address was a new entry, kept for the TTL its sender
+// chose (up to 136 years). A household has a few Hearth devices; these
+// are far above that and far below what a small device cannot hold.
+const (
+	// maxTTL caps a record's lifetime (RFC 6762 recommends 75 minutes
+	// for records other than host addresses; responders refresh sooner,
+	// and Watch asks again every minute).
+	maxTTL = 75 * 60
+	// maxInstances bounds the instances of the service; when full, new
+	// ones are ignored until some expire or say goodbye.
+	maxInstances = 128
+	// maxPerSource bounds the instances one source address may create.
+	maxPerSource = 8
+	// maxHosts bounds the host names whose addresses are kept (every
+	// responder on the LAN announces its own); when full, a host that
+	// no instance points to makes room for one that an instance does.
+	maxHosts = 256
+	// maxAddrs bounds the addresses kept per host name, and the packet
+	// sources per instance; the one that expires first makes room.
+	maxAddrs = 16
+)
 
 type addrRec struct {
 	exp  time.Time
@@ -249,17 +278,85 @@ func ttlExp(now time.Time, ttl uint32) time.Time {
 	if ttl == 0 {
 		return now.Add(goodbyeGrace)
 	}
-	return now.Add(time.Duration(ttl) * time.Second)
+	return now.Add(time.Duration(min(ttl, maxTTL)) * time.Second)
 }
 
-func (c *cache) inst(fqdn string) *instance {
+// inst returns the instance fqdn, created for a record from src; nil
+// when it is new and the cache has no room for it (Watch drops expired
+// instances several times a second).
+func (c *cache) inst(fqdn string, src netip.Addr) *instance {
 	k := strings.ToLower(fqdn)
 	in := c.insts[k]
-	if in == nil {
-		in = &instance{fqdn: fqdn, srcs: map[netip.Addr]time.Time{}, interfaces: map[string]bool{}}
-		c.insts[k] = in
+	if in != nil {
+		return in
 	}
+	mine := 0
+	for _, o := range c.insts {
+		if o.from == src {
+			mine++
+		}
+	}
+	if len(c.insts) >= maxInstances || mine >= maxPerSource {
+		return nil
+	}
+	in = &instance{fqdn: fqdn, srcs: map[netip.Addr]time.Time{}, interfaces: map[string]bool{}, from: src}
+	c.insts[k] = in
 	return in
+}
+
+// hostAddrs returns the address records of host (lowercase), created if
+// there is room; nil if not.
+func (c *cache) hostAddrs(host string) map[netip.Addr]*addrRec {
+	if m := c.hosts[host]; m != nil {
+		return m
+	}
+	if len(c.hosts) >= maxHosts {
+		if !c.pointedTo(host) {
+			return nil
+		}
+		pointed := make(map[string]bool, len(c.insts))
+		for _, in := range c.insts {
+			pointed[strings.ToLower(in.host)] = true
+		}
+		for h := range c.hosts {
+			if !pointed[h] {
+				delete(c.hosts, h)
+				break
+			}
+		}
+		if len(c.hosts) >= maxHosts {
+			return nil
+		}
+	}
+	m := map[netip.Addr]*addrRec{}
+	c.hosts[host] = m
+	return m
+}
+
+// pointedTo reports whether an instance's SRV names host.
+func (c *cache) pointedTo(host string) bool {
+	for _, in := range c.insts {
+		if strings.EqualFold(in.host, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// makeRoom drops the entry of m that expires first when m holds maxAddrs
+// and k is not in it.
+func makeRoom[V any](m map[netip.Addr]V, k netip.Addr, exp func(V) time.Time) {
+	if _, ok := m[k]; ok || len(m) < maxAddrs {
+		return
+	}
+	var first netip.Addr
+	var at time.Time
+	for a, v := range m {
+		if e := exp(v); !first.IsValid() || e.Before(at) {
+			first, at = a, e
+		}
+	}
+	delete(m, first)
 }
 
 // ours reports whether name is an instance of the cached service.
@@ -286,7 +383,10 @@ func (c *cache) add(p packet, now time.Time) bool {
 			if !strings.EqualFold(h.Name, c.svc) || !c.ours(rr.Ptr) {
 				continue
 			}
-			in := c.inst(rr.Ptr)
+			in := c.inst(rr.Ptr, src)
+			if in == nil {
+				continue
+			}
 			in.ptrExp = ttlExp(now, h.Ttl)
 			in.interfaces[p.iface] = true
 			changed = true
@@ -294,19 +394,27 @@ func (c *cache) add(p packet, now time.Time) bool {
 			if !c.ours(h.Name) {
 				continue
 			}
-			in := c.inst(h.Name)
+			in := c.inst(h.Name, src)
+			if in == nil {
+				continue
+			}
 			in.srvExp = ttlExp(now, h.Ttl)
 			in.host, in.port = rr.Target, int(rr.Port)
 			in.interfaces[p.iface] = true
 			if src.IsValid() && h.Ttl > 0 {
-				in.srcs[withZone(src, p.iface)] = in.srvExp
+				a := withZone(src, p.iface)
+				makeRoom(in.srcs, a, func(t time.Time) time.Time { return t })
+				in.srcs[a] = in.srvExp
 			}
 			changed = true
 		case *dns.TXT:
 			if !c.ours(h.Name) {
 				continue
 			}
-			in := c.inst(h.Name)
+			in := c.inst(h.Name, src)
+			if in == nil {
+				continue
+			}
 			in.txtExp = ttlExp(now, h.Ttl)
 			if h.Ttl > 0 {
 				in.txt = make([]string, len(rr.Txt))
@@ -328,10 +436,9 @@ func (c *cache) add(p packet, now time.Time) bool {
 			}
 			addr = withZone(addr.Unmap(), p.iface)
 			host := strings.ToLower(h.Name)
-			m := c.hosts[host]
+			m := c.hostAddrs(host)
 			if m == nil {
-				m = map[netip.Addr]*addrRec{}
-				c.hosts[host] = m
+				continue
 			}
 			if h.Class&cacheFlush != 0 {
 				key := fmt.Sprintf("%s/%d", host, h.Rrtype)
@@ -340,6 +447,7 @@ func (c *cache) add(p packet, now time.Time) bool {
 					c.flush(m, h.Rrtype, now)
 				}
 			}
+			makeRoom(m, addr, func(r *addrRec) time.Time { return r.exp })
 			m[addr] = &addrRec{exp: ttlExp(now, h.Ttl), seen: now}
 			changed = true
 		}

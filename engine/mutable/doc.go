@@ -27,7 +27,8 @@
 // engine.Options.ConfigureDHT) bounds that store in memory (Store),
 // sets the item lifetime the torrent client leaves at zero, gives the
 // node its own send limiter, drops queries without arguments, which
-// crash anacrolix v2.23.0, and keeps the peers announced to the node for
+// crash anacrolix v2.23.0, and queries of unknown methods, whose names
+// anacrolix keeps forever in a process-global expvar map, and keeps the peers announced to the node for
 // get_peers (PeerStore, bounded too; the torrent client gives its node
 // none). Every DHT node of a Hearth process needs it, channels or not.
 //

@@ -252,6 +252,10 @@ const (
 //   - queries without arguments are dropped: anacrolix v2.23.0
 //     dereferences them in its put and announce_peer handlers, so one
 //     such packet would crash the process;
+//   - queries of methods the server does not serve are dropped before
+//     it reads them (when c.Conn is set, as the torrent client and
+//     mutabletest do): anacrolix v2.23.0 keeps each method name it is
+//     sent in a process-global expvar map, forever (queryFilter);
 //   - it keeps the peers announced to it, in a PeerStore of
 //     PeerStoreHashes infohashes and PeerStorePeers peers each, and
 //     answers get_peers with them: the torrent client leaves the node
@@ -271,6 +275,9 @@ func ConfigureServer(maxItems int, limiter *rate.Limiter) func(*dht.ServerConfig
 func (s *Store) Configure(c *dht.ServerConfig, limiter *rate.Limiter) {
 	c.Store = s
 	c.Exp = s.exp
+	if c.Conn != nil {
+		c.Conn = queryFilter{c.Conn}
+	}
 	if c.PeerStore == nil {
 		c.PeerStore = NewPeerStore(PeerStoreHashes, PeerStorePeers, PeerLifetime)
 	}

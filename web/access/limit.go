@@ -25,6 +25,7 @@ type limiter struct {
 	mu       sync.Mutex
 	m        map[string]*bucket
 	overflow bucket
+	sweepAt  time.Time // a full map has no refilled bucket before then
 }
 
 type bucket struct {
@@ -52,12 +53,18 @@ func (l *limiter) refill(b *bucket, now time.Time) {
 func (l *limiter) get(key string, now time.Time) *bucket {
 	b := l.m[key]
 	if b == nil {
-		if len(l.m) >= l.max {
+		if len(l.m) >= l.max && !now.Before(l.sweepAt) {
+			// A flood from new addresses must not cost a scan of the
+			// whole map each: scan again only once a bucket can be full.
+			next := now.Add(time.Duration(l.burst * float64(l.every)))
 			for k, o := range l.m {
 				if l.refill(o, now); o.tokens >= l.burst {
 					delete(l.m, k)
+				} else if at := now.Add(time.Duration((l.burst - o.tokens) * float64(l.every))); at.Before(next) {
+					next = at
 				}
 			}
+			l.sweepAt = next
 		}
 		if len(l.m) >= l.max {
 			b = &l.overflow
