@@ -525,14 +525,16 @@ func ownerSnapshot(o owner) string {
 	return strings.Join(parts, " ")
 }
 
-// stripVolatile drops fields that change by themselves (rates, times, peers).
+// stripVolatile drops fields that change by themselves (rates, times, peers,
+// the completion time).
 func stripVolatile(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		out := map[string]any{}
 		for k, e := range x {
 			switch k {
-			case "lastUsed", "uploaded", "uploadRate", "downloadRate", "peers", "seeds", "ratio", "eta", "seedingTime", "activity", "addr", "lastSeen", "views", "downloads", "hits":
+			case "lastUsed", "uploaded", "uploadRate", "downloadRate", "peers", "seeds", "ratio", "eta", "seedingTime", "activity", "addr", "lastSeen", "views", "downloads", "hits",
+				"doneAt": // set by the engine when the added torrents finish verifying, which under load can be after the first snapshot
 				continue
 			}
 			out[k] = stripVolatile(e)
