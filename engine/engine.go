@@ -11,6 +11,8 @@
 package engine
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -117,6 +120,15 @@ type tor struct {
 	// Cached per-file verified bytes and complete-piece count while inactive.
 	fileDone   []int64
 	piecesDone int
+
+	// lengths are the files' sizes, set with info: a list of every torrent
+	// must not upvert every torrent's file list again (snapshot).
+	lengths []int64
+	// magnet is magnetOf(rec), made again only when the name or trackers
+	// it was made of (magnetName, magnetTrackers: a copy) change.
+	magnet         string
+	magnetName     string
+	magnetTrackers []string
 
 	lastDiskCheck time.Time
 	// unchecked counts pieces whose completion is not known yet: the
@@ -319,8 +331,20 @@ func (tr *tor) setInfo(b []byte) error {
 	if err := bencode.Unmarshal(b, &info); err != nil {
 		return err
 	}
+	// The piece hashes are most of an info dictionary (20 bytes a piece:
+	// 20 KB for 4 GB in 4 MiB pieces) and every torrent, running or not,
+	// keeps both b and info: let info.Pieces be the bytes inside b rather
+	// than a second copy (a router holds hundreds of torrents).
+	if i := bytes.Index(b, info.Pieces); len(info.Pieces) > 0 && i >= 0 {
+		info.Pieces = b[i : i+len(info.Pieces) : i+len(info.Pieces)]
+	}
 	tr.info, tr.infoBytes = &info, b
-	n := len(info.UpvertedFiles())
+	files := info.UpvertedFiles()
+	n := len(files)
+	tr.lengths = make([]int64, n)
+	for i, f := range files {
+		tr.lengths[i] = f.Length
+	}
 	if len(tr.rec.Wanted) != n {
 		tr.rec.Wanted = make([]bool, n)
 		tr.rec.Priority = make([]Priority, n)
@@ -644,13 +668,16 @@ func (e *Engine) ordered() []*tor {
 	for _, tr := range e.byID {
 		list = append(list, tr)
 	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].rec.QueuePos != list[j].rec.QueuePos {
-			return list[i].rec.QueuePos < list[j].rec.QueuePos
-		}
-		return list[i].rec.ID < list[j].rec.ID
-	})
+	slices.SortFunc(list, queueOrder)
 	return list
+}
+
+// queueOrder orders torrents by queue position, then id.
+func queueOrder(a, b *tor) int {
+	if c := cmp.Compare(a.rec.QueuePos, b.rec.QueuePos); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.rec.ID, b.rec.ID)
 }
 
 // complete reports whether every wanted file is verified.

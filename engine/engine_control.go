@@ -31,6 +31,29 @@ func (e *Engine) List() []Torrent {
 	return out
 }
 
+// ListOf returns the torrents that ids name, in queue order as List has
+// them, without file lists; ids of no torrent are left out, repeated ids
+// count once. It builds only those: a client polling a few torrents of
+// a thousand must not pay for a list of all.
+func (e *Engine) ListOf(ids []int64) []Torrent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	seen := make(map[int64]bool, len(ids))
+	list := make([]*tor, 0, len(ids))
+	for _, id := range ids {
+		if tr, ok := e.byID[id]; ok && !seen[id] {
+			seen[id] = true
+			list = append(list, tr)
+		}
+	}
+	slices.SortFunc(list, queueOrder)
+	out := make([]Torrent, 0, len(list))
+	for _, tr := range list {
+		out = append(out, e.snapshot(tr, false))
+	}
+	return out
+}
+
 // Get returns one torrent with its files. ref is the numeric id or the infohash (hex).
 func (e *Engine) Get(ref string) (Torrent, error) {
 	id, err := e.Resolve(ref)
@@ -553,7 +576,7 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 		Error:        r.Error,
 		Dir:          r.Dir,
 		DataDir:      r.IncompleteDir,
-		Magnet:       magnetOf(r),
+		Magnet:       tr.magnetLink(),
 		Labels:       append([]string(nil), r.Labels...),
 		Finished:     r.Finished,
 		HasMetadata:  tr.info != nil,
@@ -570,23 +593,25 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 	}
 	complete := false
 	if tr.info != nil {
-		files := tr.info.UpvertedFiles()
 		done, piecesDone := e.verified(tr)
 		t.Private = tr.info.Private != nil && *tr.info.Private
 		t.PieceCount = tr.info.NumPieces()
 		t.PieceSize = tr.info.PieceLength
 		t.PiecesDone = piecesDone
 		complete = true
-		for i, f := range files {
-			t.Size += f.Length
+		for i, size := range tr.lengths {
+			t.Size += size
 			if r.Wanted[i] {
-				t.WantedSize += f.Length
+				t.WantedSize += size
 				t.Done += done[i]
-				if done[i] < f.Length {
+				if done[i] < size {
 					complete = false
 				}
 			}
-			if withFiles {
+		}
+		if withFiles {
+			t.Files = make([]File, 0, len(tr.lengths))
+			for i, f := range tr.info.UpvertedFiles() {
 				t.Files = append(t.Files, File{
 					Index: i, Path: tr.relPath(i, &f), Size: f.Length,
 					Done: done[i], Wanted: r.Wanted[i], Priority: r.Priority[i],
@@ -638,6 +663,16 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 		t.State = StateDownloading
 	}
 	return t
+}
+
+// magnetLink returns the torrent's magnet link (magnetOf), cached until
+// its name or trackers change. Called with e.mu held.
+func (tr *tor) magnetLink() string {
+	r := &tr.rec
+	if tr.magnet == "" || tr.magnetName != r.Name || !slices.Equal(tr.magnetTrackers, r.Trackers) {
+		tr.magnet, tr.magnetName, tr.magnetTrackers = magnetOf(*r), r.Name, slices.Clone(r.Trackers)
+	}
+	return tr.magnet
 }
 
 func magnetOf(r record) string {
