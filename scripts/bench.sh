@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (`make bench`):
-#  1. the Go micro-benchmarks of ./engine/... (terminal and bench/results/);
+#  1. the Go micro-benchmarks of ./engine/... and of the torrent lists
+#     (web, web/transmission: 1,000 torrents) (terminal and bench/results/);
 #  2. as root: the swarm matrix (bench/transfer.sh: one qbittorrent-nox
 #     seeder; hearth router, hearth nas, transmission-daemon, qbittorrent-nox
 #     leeching 1 GiB as one file and 200 files of 5 MiB) and the daemon at
@@ -23,6 +24,7 @@ if [ "${BENCH_GO:-1}" = 1 ]; then
 	{
 		echo "# $(date -u) $(uname -m) $(nproc) cores, $(go version), load $(cut -d' ' -f1-3 /proc/loadavg)"
 		go test -run '^$' -bench . -benchmem -count 3 ./engine/...
+		go test -run '^$' -bench 'ListTorrents|TorrentGet' -benchmem -count 3 ./web ./web/transmission
 	} | tee "$out"
 	echo "wrote $out"
 fi

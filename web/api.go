@@ -23,7 +23,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hearth-media/hearth/config"
@@ -173,6 +172,8 @@ type api struct {
 	// lists bounds full torrent lists being built and encoded at once
 	// (see listTorrents).
 	lists *ListLimiter
+	// torrentLists makes GET /api/v1/torrents answers (torrents_list.go).
+	torrentLists *listBuilder
 }
 
 // NewHandler returns the API handler. It answers /api/v1/… and 404s
@@ -208,6 +209,7 @@ func NewHandler(opts Options) http.Handler {
 	if a.lists == nil {
 		a.lists = NewListLimiter(maxConcurrentLists)
 	}
+	a.torrentLists = newListBuilder(a.eng, a.lists)
 	if len(a.streamKey) == 0 {
 		a.streamKey = make([]byte, 32)
 		rand.Read(a.streamKey)
@@ -504,61 +506,6 @@ func (a *api) getVersion(w http.ResponseWriter, r *http.Request) error {
 
 func (a *api) getStats(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, a.eng.Stats())
-	return nil
-}
-
-// torrentList is the body of GET /api/v1/torrents.
-type torrentList struct {
-	Torrents []engine.Torrent `json:"torrents"`
-}
-
-// maxConcurrentLists is how many full torrent lists are built and encoded
-// at once. With 1,000 torrents one list is about a megabyte of structs and
-// JSON and the work is CPU-bound: with 50 clients listing at once, a
-// router-profile daemon answered in 1 s at the median, in GC under its
-// memory limit; two at a time keep two cores busy, hold two lists at
-// most, and answered in 45 ms (TestReliabilityLoad, full form).
-const maxConcurrentLists = 2
-
-// ListLimiter bounds how many full torrent lists are built and encoded at
-// once, across GET /api/v1/torrents and the Transmission RPC's
-// torrent-get (see maxConcurrentLists). Safe for concurrent use.
-type ListLimiter struct {
-	slots chan struct{}
-}
-
-// NewListLimiter returns a limiter with n slots; n < 1 means the default,
-// two.
-func NewListLimiter(n int) *ListLimiter {
-	if n < 1 {
-		n = maxConcurrentLists
-	}
-	return &ListLimiter{slots: make(chan struct{}, n)}
-}
-
-// Acquire waits for a slot, or until ctx is done (the client went away):
-// then it returns ctx's error. Call release once when the list is written.
-func (l *ListLimiter) Acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case l.slots <- struct{}{}:
-		var once sync.Once
-		return func() { once.Do(func() { <-l.slots }) }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("wait for a list slot: %w", context.Cause(ctx))
-	}
-}
-
-func (a *api) listTorrents(w http.ResponseWriter, r *http.Request) error {
-	release, err := a.lists.Acquire(r.Context())
-	if err != nil {
-		return errorf(http.StatusServiceUnavailable, "request cancelled")
-	}
-	defer release()
-	list := a.eng.List()
-	if list == nil {
-		list = []engine.Torrent{}
-	}
-	writeJSON(w, http.StatusOK, torrentList{Torrents: list})
 	return nil
 }
 

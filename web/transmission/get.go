@@ -494,37 +494,7 @@ func torrentGet(c *call) (map[string]any, error) {
 			names = append(names, n)
 		}
 	}
-	out := map[string]any{}
-	if format == "table" {
-		header := make([]any, len(names))
-		for i, n := range names {
-			header[i] = n
-			if c.style == styleSnake {
-				header[i] = snakeName(n)
-			}
-		}
-		rows := []any{header}
-		for _, t := range list {
-			v := &tview{c: c, t: t}
-			row := make([]any, len(names))
-			for i, n := range names {
-				row[i] = torrentFields[n](v)
-			}
-			rows = append(rows, row)
-		}
-		out["torrents"] = rows
-	} else {
-		objs := make([]any, 0, len(list))
-		for _, t := range list {
-			v := &tview{c: c, t: t}
-			obj := make(map[string]any, len(names))
-			for _, n := range names {
-				obj[n] = torrentFields[n](v)
-			}
-			objs = append(objs, obj)
-		}
-		out["torrents"] = objs
-	}
+	out := map[string]any{"torrents": &torrentRows{c: c, list: list, names: names, table: format == "table"}}
 	if sel.recent {
 		removed := c.h.eng.Removed(time.Now().Add(-recentWindow))
 		if removed == nil {

@@ -14,11 +14,13 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/link"
+	"github.com/hearth-media/hearth/web/internal/fresh"
 )
 
 // Engine is what the RPC needs from the engine. *engine.Engine implements
@@ -26,6 +28,8 @@ import (
 type Engine interface {
 	Add(ctx context.Context, req engine.AddRequest) (t engine.Torrent, existed bool, err error)
 	List() []engine.Torrent
+	ListOf(ids []int64) []engine.Torrent
+	Resolve(ref string) (int64, error)
 	Get(ref string) (engine.Torrent, error)
 	Pause(id int64) error
 	Resume(id int64) error
@@ -101,6 +105,14 @@ type handler struct {
 	channelWait time.Duration
 	listLimiter func(ctx context.Context) (release func(), err error)
 
+	// lists shares engine.List snapshots between the calls that want every
+	// torrent at the same time (torrent-get, session-stats): read only.
+	lists *fresh.Group[[]engine.Torrent]
+	// rowsSize is the size of the last big torrent-get answer: the next
+	// one's buffer starts there, so it is not grown (and copied) while
+	// encoding (torrentRows).
+	rowsSize atomic.Int64
+
 	// remembered holds limit values a client set while their switch was
 	// off (Transmission keeps both; Hearth's settings keep one number
 	// where 0 means off), so a later "enable" gets them back. In memory
@@ -134,6 +146,7 @@ func NewHandler(opts Options) http.Handler {
 		channelWait: opts.ChannelWait,
 		listLimiter: opts.ListLimiter,
 	}
+	h.lists = fresh.New(func(context.Context) ([]engine.Torrent, error) { return h.eng.List(), nil })
 	if h.channelWait <= 0 {
 		h.channelWait = defaultChannelWait
 	}
@@ -282,7 +295,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
+	w.Write(b)
+	w.Write([]byte{'\n'}) // not append(b, '\n'): that may copy a big answer
 }
 
 // request is one RPC request, classic or JSON-RPC 2.0.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,16 +71,20 @@ func (c *call) ids() (selection, error) {
 	return sel, add(raw, false)
 }
 
-// torrents resolves a selection against the engine's list, in queue order.
-// strict (the methods that change things) fails when any named torrent is
-// missing, so nothing changes; otherwise missing ones are skipped unless
-// none is found.
+// torrents resolves a selection, in queue order. strict (the methods that
+// change things) fails when any named torrent is missing, so nothing
+// changes; otherwise missing ones are skipped unless none is found. Named
+// torrents are built alone (Engine.ListOf): a remote polling the few it
+// shows must not cost a list of all.
 func (c *call) torrents(sel selection, strict bool) ([]engine.Torrent, error) {
-	list := c.h.eng.List()
-	if sel.all {
-		return list, nil
-	}
-	if sel.recent {
+	if sel.all || sel.recent {
+		list, err := c.h.lists.Get(c.ctx)
+		if err != nil {
+			return nil, &rpcErr{code: codeServer, msg: "request cancelled while waiting for the list"}
+		}
+		if sel.all {
+			return list, nil
+		}
 		now := time.Now()
 		var out []engine.Torrent
 		for _, t := range list {
@@ -89,39 +94,32 @@ func (c *call) torrents(sel selection, strict bool) ([]engine.Torrent, error) {
 		}
 		return out, nil
 	}
-	byID := map[int64]int{}
-	byHash := map[string]int{}
-	for i, t := range list {
-		byID[t.ID] = i
-		byHash[t.InfoHash] = i
-	}
-	want := map[int]bool{}
+	ids := slices.Clone(sel.ids)
 	var missing []string
-	for _, id := range sel.ids {
-		if i, ok := byID[id]; ok {
-			want[i] = true
-		} else {
-			missing = append(missing, strconv.FormatInt(id, 10))
-		}
-	}
 	for _, h := range sel.hashes {
-		if i, ok := byHash[h]; ok {
-			want[i] = true
+		if id, err := c.h.eng.Resolve(h); err == nil {
+			ids = append(ids, id)
 		} else {
 			missing = append(missing, h)
 		}
 	}
-	if len(missing) > 0 && (strict || len(want) == 0) {
+	out := c.h.eng.ListOf(ids)
+	found := make(map[int64]bool, len(out))
+	for _, t := range out {
+		found[t.ID] = true
+	}
+	var missingIDs []string
+	for _, id := range sel.ids {
+		if !found[id] {
+			missingIDs = append(missingIDs, strconv.FormatInt(id, 10))
+		}
+	}
+	missing = append(missingIDs, missing...)
+	if len(missing) > 0 && (strict || len(out) == 0) {
 		if len(missing) == 1 {
 			return nil, errorf("torrent %s not found", missing[0])
 		}
 		return nil, errorf("torrents %s not found", strings.Join(missing, ", "))
-	}
-	var out []engine.Torrent
-	for i, t := range list {
-		if want[i] {
-			out = append(out, t)
-		}
 	}
 	return out, nil
 }

@@ -518,7 +518,10 @@ func sessionStats(c *call) (map[string]any, error) {
 		return nil, err
 	}
 	st := c.h.eng.Stats()
-	list := c.h.eng.List()
+	list, err := c.h.lists.Get(c.ctx)
+	if err != nil {
+		return nil, &rpcErr{code: codeServer, msg: "request cancelled while waiting for the list"}
+	}
 	active, paused := 0, 0
 	for _, t := range list {
 		switch t.State {

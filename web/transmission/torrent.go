@@ -193,7 +193,7 @@ func queueMove(op queueOp) func(*call) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		n := len(c.h.eng.List())
+		n := c.h.eng.Stats().Torrents
 		switch op {
 		case moveTop:
 			for i, t := range list {
