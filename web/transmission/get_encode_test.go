@@ -18,7 +18,7 @@ import (
 // encoding/json writes them.
 func TestAppendValue(t *testing.T) {
 	values := []any{
-		0, -1, 1 << 40, int64(-7), int64(math.MaxInt64), true, false,
+		0, -1, 1 << 30, int64(1 << 40), int64(-7), int64(math.MaxInt64), true, false,
 		0.0, math.Copysign(0, -1), 1.0 / 3, 0.1, 1e-6, 9.99e-7, 1e-7, 123456789.125, 1e20, 1e21, 1.5e300, -2.5e-9,
 		"", "plain name.mkv", `quote " and \ back`, "<b>&amp;</b>", "tab\there\n", "Séries — été", "\u2028\u2029",
 		"bad utf-8 \xff\xfe", "\x00\x1f\x7f",
