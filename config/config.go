@@ -130,6 +130,9 @@ type Store struct {
 type Memory struct {
 	// LimitMiB is the Go runtime soft memory limit (GOMEMLIMIT); 0 = none.
 	LimitMiB int `key:"limit_mib" help:"Go soft memory limit (MiB, 0 = none)"`
+	// GCPercent is the Go collector's heap growth between collections
+	// (GOGC); 0 = the runtime's default (100, or $GOGC when set).
+	GCPercent int `key:"gc_percent" help:"heap growth before the Go collector runs again, percent (GOGC; 0 = Go's default 100; $GOGC overrides)"`
 }
 
 // Access decides who may control the daemon through its web UI, API and

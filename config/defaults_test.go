@@ -61,6 +61,7 @@ func TestDefaultRouter(t *testing.T) {
 		"store.value_log_mib":           "8",
 		"store.block_cache_mib":         "0",
 		"memory.limit_mib":              "40",
+		"memory.gc_percent":             "50",
 	}
 	for k, w := range want {
 		if got, _ := c.Get(k); got != w {

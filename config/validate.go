@@ -126,7 +126,8 @@ var rules = map[string]rule{
 	"store.value_log_mib":   intRange(1, 2048),
 	"store.block_cache_mib": intRange(0, math.MaxInt),
 
-	"memory.limit_mib": intRange(0, math.MaxInt),
+	"memory.limit_mib":  intRange(0, math.MaxInt),
+	"memory.gc_percent": intRange(0, 1000),
 
 	"access.trust_loopback": anyValue,
 	"access.allowed_hosts":  each(hostName),

@@ -89,13 +89,14 @@ type daemonProc struct {
 }
 
 // daemonEnv is the daemon's environment: nothing of the user's HEARTH_*
-// settings or home, no file IO choice (the binary must make it itself),
+// settings, Go memory settings or home, no file IO choice (the binary must make it itself),
 // and the network features that would leave loopback turned off.
 func daemonEnv(home string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "HEARTH_") || strings.HasPrefix(kv, fileIOEnv+"=") ||
-			strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_") {
+			strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_") ||
+			strings.HasPrefix(kv, "GOGC=") || strings.HasPrefix(kv, "GOMEMLIMIT=") {
 			continue
 		}
 		env = append(env, kv)
@@ -415,5 +416,31 @@ func TestServeSecondInstance(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitFailed || !strings.Contains(string(out), "hearth: open state store") {
 		t.Errorf("second hearth serve on the same data dir = %v\n%s\nwant exit 1 and a store error", err, out)
+	}
+}
+
+// TestServeGoMemory checks that the daemon runs with its profile's Go
+// memory settings, and that GOGC set by the operator wins over the profile.
+func TestServeGoMemory(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"router", []string{"HEARTH_PROFILE=router"}, "memLimitMiB=40 gcPercent=50"},
+		{"router GOGC", []string{"HEARTH_PROFILE=router", "GOGC=80"}, "memLimitMiB=40 gcPercent=80"},
+		{"desktop", []string{"HEARTH_PROFILE=desktop"}, "memLimitMiB=-1 gcPercent=100"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := startDaemonProc(t, t.TempDir(), tt.env...)
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(d.logs.String(), "hearth started") && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if logs := d.logs.String(); !strings.Contains(logs, tt.want) {
+				t.Errorf("daemon log does not say %q:\n%s", tt.want, logs)
+			}
+		})
 	}
 }

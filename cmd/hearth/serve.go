@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"time"
@@ -172,6 +174,11 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	if cfg.Memory.LimitMiB > 0 {
 		debug.SetMemoryLimit(int64(cfg.Memory.LimitMiB) << 20)
 	}
+	// GOGC in the environment is an operator's explicit choice; the
+	// profile's value is only a default.
+	if cfg.Memory.GCPercent > 0 && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.Memory.GCPercent)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -293,7 +300,8 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	}
 	defer gp.close()
 	log.Info("hearth started", "version", vi.Version, "commit", vi.Commit, "listen", ln.Addr().String(),
-		"dataDir", cfg.DataDir, "store", st.Backend(), "profile", cfg.Profile, "peerPort", eng.Stats().PeerPort)
+		"dataDir", cfg.DataDir, "store", st.Backend(), "profile", cfg.Profile, "peerPort", eng.Stats().PeerPort,
+		"memLimitMiB", memLimitMiB(), "gcPercent", gcPercent())
 	logAccess(log, ln.Addr(), cfg, ac)
 
 	errc := make(chan error, 1)
@@ -390,4 +398,24 @@ func liveConfig(cfg *config.Config, sources config.Sources, eng *engine.Engine) 
 		}
 		return config.Describe(c, s)
 	}
+}
+
+// memLimitMiB is the Go runtime's soft memory limit in effect (-1: none).
+func memLimitMiB() int64 {
+	s := []metrics.Sample{{Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[0].Value.Uint64() >= math.MaxInt64 {
+		return -1
+	}
+	return int64(s[0].Value.Uint64() >> 20)
+}
+
+// gcPercent is the Go collector's GOGC in effect (-1: off).
+func gcPercent() int64 {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return -1
+	}
+	return int64(s[0].Value.Uint64())
 }
