@@ -1,14 +1,12 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"runtime"
 	"testing"
 
-	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/hearth-media/hearth/engine"
@@ -41,15 +39,7 @@ func TestWaitingTorrentMemory(t *testing.T) {
 		hashes := make([]byte, 20*pieces)
 		rand.Read(hashes)
 		info := metainfo.Info{Name: fmt.Sprintf("film-%03d.mkv", i), PieceLength: 4 << 20, Length: pieces << 22, Pieces: hashes}
-		ib, err := bencode.Marshal(info)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		if err := (&metainfo.MetaInfo{InfoBytes: ib}).Write(&buf); err != nil {
-			t.Fatal(err)
-		}
-		torrents[i] = buf.Bytes()
+		torrents[i], _ = enginetest.MetaInfoBytes(t, info)
 	}
 	for i, mi := range torrents {
 		if _, _, err := node.Engine.Add(context.Background(), engine.AddRequest{Metainfo: mi, Paused: true}); err != nil {

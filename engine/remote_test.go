@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/hearth-media/hearth/config"
@@ -476,16 +474,8 @@ func singleFileTorrent(t *testing.T, dir, name string, size int) *enginetest.Tor
 	if err := info.BuildFromFilePath(p); err != nil {
 		t.Fatal(err)
 	}
-	ib, err := bencode.Marshal(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mi := metainfo.MetaInfo{InfoBytes: ib}
-	var buf bytes.Buffer
-	if err := mi.Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	return &enginetest.Torrent{Dir: dir, Name: name, Metainfo: buf.Bytes(), InfoHash: mi.HashInfoBytes().HexString(), PieceSize: 16 << 10}
+	mi, ih := enginetest.MetaInfoBytes(t, info)
+	return &enginetest.Torrent{Dir: dir, Name: name, Metainfo: mi, InfoHash: ih, PieceSize: 16 << 10}
 }
 
 func TestIncompleteDir(t *testing.T) {

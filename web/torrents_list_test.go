@@ -15,6 +15,7 @@ import (
 	"github.com/hearth-media/hearth/engine"
 	"github.com/hearth-media/hearth/engine/enginetest"
 	"github.com/hearth-media/hearth/engine/store"
+	"github.com/hearth-media/hearth/web/internal/webtest"
 )
 
 // TestListTorrentsEncoding: the list, encoded torrent by torrent, is
@@ -101,18 +102,6 @@ func TestListTorrentsSeesChanges(t *testing.T) {
 	bg.Wait()
 }
 
-// discard is a ResponseWriter that keeps the status and the byte count
-// only, so that a benchmark measures the handler's own allocations.
-type discard struct {
-	h    http.Header
-	code int
-	n    int
-}
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) WriteHeader(code int)        { d.code = code }
-func (d *discard) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
-
 // BenchmarkListTorrents is GET /api/v1/torrents of 1,000 torrents (the
 // router profile's queue limits: 2 downloads, 5 seeds, the rest wait; a
 // store in memory, which lists do not read):
@@ -129,12 +118,12 @@ func BenchmarkListTorrents(b *testing.B) {
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/api/v1/torrents", nil)
 		req.RemoteAddr = "127.0.0.1:40000"
-		w := &discard{h: http.Header{}}
+		w := &webtest.Discard{}
 		h.ServeHTTP(w, req)
-		if w.code != http.StatusOK {
-			b.Fatalf("GET /api/v1/torrents = %d", w.code)
+		if w.Code != http.StatusOK {
+			b.Fatalf("GET /api/v1/torrents = %d", w.Code)
 		}
-		size = w.n
+		size = w.N
 	}
 	b.ReportMetric(float64(size), "B/answer")
 }

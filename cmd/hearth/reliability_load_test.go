@@ -26,7 +26,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
 	"golang.org/x/sys/unix"
 
@@ -176,15 +175,8 @@ func smallTorrent(t *testing.T, downloads, name string, size int) []byte {
 	if err := info.BuildFromFilePath(p); err != nil {
 		t.Fatal(err)
 	}
-	ib, err := bencode.Marshal(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := (&metainfo.MetaInfo{InfoBytes: ib}).Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	mi, _ := enginetest.MetaInfoBytes(t, info)
+	return mi
 }
 
 func getJSON(hc *http.Client, url string, out any) (int, error) {

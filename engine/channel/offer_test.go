@@ -62,6 +62,26 @@ func publishVersions(t *testing.T, n int) (*node, string, []mutable.Item, netip.
 	return pub, link, items, peer
 }
 
+// goneLANSubscriber subscribes a new node to link behind lan, with no
+// limit on the wait for a peer (a peer that never reaches the fetch is a
+// test timeout, not a slow pass) and, when noPolls, no check but the ones
+// the test causes.
+func goneLANSubscriber(t *testing.T, link string, lan *goneLAN, noPolls bool) (*node, Subscription) {
+	t.Helper()
+	sub := startNode(t, "subscriber", nodeOptions{lan: lan, opts: func(o *Options) {
+		o.FetchTimeout = 10 * time.Minute
+		if noPolls {
+			o.PollInterval = time.Hour
+		}
+	}})
+	sub.m.noPeerWait = time.Hour
+	s, _, err := sub.m.Subscribe(context.Background(), link, SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub, s
+}
+
 // TestOfferedPeers: a version a LAN neighbour offers installs from the
 // neighbour's address even when the subscriber's own lookups find no
 // peer (CI once saw a subscriber take an offer right after its check
@@ -72,13 +92,7 @@ func publishVersions(t *testing.T, n int) (*node, string, []mutable.Item, netip.
 func TestOfferedPeers(t *testing.T) {
 	t.Run("offer after a failed check", func(t *testing.T) {
 		_, link, items, peer := publishVersions(t, 1)
-		lan := &goneLAN{}
-		sub := startNode(t, "subscriber", nodeOptions{lan: lan, opts: func(o *Options) { o.FetchTimeout = 10 * time.Minute }})
-		sub.m.noPeerWait = time.Hour
-		s, _, err := sub.m.Subscribe(context.Background(), link, SubscribeOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		sub, s := goneLANSubscriber(t, link, &goneLAN{}, false)
 		waitSub(t, sub, s.ID, 20*time.Second, "the first check to fail", func(s Subscription) bool {
 			return strings.Contains(s.Error, "advertises the channel")
 		})
@@ -98,12 +112,7 @@ func TestOfferedPeers(t *testing.T) {
 
 	t.Run("newer version offered during a fetch", func(t *testing.T) {
 		_, link, items, peer := publishVersions(t, 2)
-		sub := startNode(t, "subscriber", nodeOptions{lan: &goneLAN{}, opts: func(o *Options) { o.FetchTimeout = 10 * time.Minute }})
-		sub.m.noPeerWait = time.Hour
-		s, _, err := sub.m.Subscribe(context.Background(), link, SubscribeOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		sub, s := goneLANSubscriber(t, link, &goneLAN{}, false)
 		if err := sub.m.Offer(items[0]); err != nil {
 			t.Fatalf("Offer(version 1) = %v", err)
 		}
@@ -127,15 +136,7 @@ func TestOfferedPeers(t *testing.T) {
 func testOfferDuringFetch(t *testing.T, known []string) {
 	_, link, items, peer := publishVersions(t, 1)
 	lan := &goneLAN{peers: known}
-	sub := startNode(t, "subscriber", nodeOptions{lan: lan, opts: func(o *Options) {
-		o.FetchTimeout = 10 * time.Minute
-		o.PollInterval = time.Hour // no check but the ones the test causes
-	}})
-	sub.m.noPeerWait = time.Hour
-	s, _, err := sub.m.Subscribe(context.Background(), link, SubscribeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub, s := goneLANSubscriber(t, link, lan, true)
 	waitSub(t, sub, s.ID, 20*time.Second, "the first check to fail", func(s Subscription) bool {
 		return strings.Contains(s.Error, "advertises the channel")
 	})

@@ -211,6 +211,13 @@ func BuildTorrent(t testing.TB, dir, name string, pieceSize int64) (torrentFile 
 		t.Fatalf("build torrent: %v", err)
 	}
 	info.Name = name
+	return MetaInfoBytes(t, info)
+}
+
+// MetaInfoBytes is info as a .torrent file (created by "hearth test"), and
+// its info hash in hex.
+func MetaInfoBytes(t testing.TB, info metainfo.Info) (torrentFile []byte, infoHash string) {
+	t.Helper()
 	ib, err := bencode.Marshal(info)
 	if err != nil {
 		t.Fatal(err)

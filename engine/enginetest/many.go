@@ -1,13 +1,11 @@
 package enginetest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"testing"
 
-	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/hearth-media/hearth/engine"
@@ -27,16 +25,8 @@ func AddMany(t testing.TB, e *engine.Engine, n int) []engine.Torrent {
 		pieces := make([]byte, 20*((size+pieceLen-1)/pieceLen))
 		rand.Read(pieces)
 		info := metainfo.Info{Name: fmt.Sprintf("item-%04d.bin", i), Length: size, PieceLength: pieceLen, Pieces: pieces}
-		ib, err := bencode.Marshal(info)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mi := metainfo.MetaInfo{InfoBytes: ib}
-		var buf bytes.Buffer
-		if err := mi.Write(&buf); err != nil {
-			t.Fatal(err)
-		}
-		tr, _, err := e.Add(context.Background(), engine.AddRequest{Metainfo: buf.Bytes()})
+		mi, _ := MetaInfoBytes(t, info)
+		tr, _, err := e.Add(context.Background(), engine.AddRequest{Metainfo: mi})
 		if err != nil {
 			t.Fatalf("add torrent %d: %v", i, err)
 		}

@@ -2,24 +2,12 @@ package access
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"net/netip"
 	"testing"
-)
 
-// floodAddr is the n-th of many distinct client addresses: IPv4 for
-// even n, IPv6 each in its own /64 for odd n.
-func floodAddr(n int) netip.Addr {
-	if n%2 == 0 {
-		return netip.AddrFrom4([4]byte{10, byte(n >> 16), byte(n >> 8), byte(n)})
-	}
-	var b [16]byte
-	b[0], b[1] = 0x20, 0x01
-	binary.BigEndian.PutUint32(b[4:], uint32(n))
-	b[15] = 1
-	return netip.AddrFrom16(b)
-}
+	"github.com/hearth-media/hearth/web/internal/webtest"
+)
 
 // A guesser that used up its tries floods the limiter with wrong tokens
 // from 100,000 other addresses, to have its bucket evicted: the map
@@ -37,7 +25,7 @@ func TestLimiterSurvivesFlood(t *testing.T) {
 	}
 	const flood = 100_000
 	for i := range flood {
-		f.c.Authenticate(ctx, floodAddr(i), Credentials{Token: bad})
+		f.c.Authenticate(ctx, webtest.FloodAddr(i), Credentials{Token: bad})
 	}
 	if n := f.c.clients.size(); n != maxTracked {
 		t.Errorf("limiter tracks %d addresses after a flood from %d, want %d", n, flood, maxTracked)

@@ -180,10 +180,36 @@ func TestChannelOverLAN(t *testing.T) {
 	src := t.TempDir()
 	writeFile(t, filepath.Join(src, "Holiday", "IMG_0001.jpg"), 300_000)
 	writeFile(t, filepath.Join(src, "Holiday", "IMG_0002.jpg"), 200_000)
+	ch := publishAndSubscribe(t, pub, sub, filepath.Join(src, "Holiday"))
+	s := waitSynced(t, sub, ch.Link, 1, 60*time.Second)
+	sameFile(t, filepath.Join(ch.Dir, "Holiday", "IMG_0001.jpg"), filepath.Join(s.Dir, "Holiday", "IMG_0001.jpg"))
+
+	writeFile(t, filepath.Join(src, "IMG_0003.jpg"), 250_000)
+	if _, err := pub.m.AddItems("Photos", []string{filepath.Join(src, "IMG_0003.jpg")}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	ch, err := pub.m.Publish(ctx, "Photos")
+	if err != nil || ch.Version != 2 {
+		t.Fatalf("Publish = version %d, %v; want 2", ch.Version, err)
+	}
+	s = waitSynced(t, sub, ch.Link, 2, 60*time.Second)
+	t.Logf("version 2 synced %s after publish (LAN push, in process)", time.Since(start).Round(time.Millisecond))
+	sameFile(t, filepath.Join(ch.Dir, "IMG_0003.jpg"), filepath.Join(s.Dir, "IMG_0003.jpg"))
+	if s.NewItems != 3 {
+		t.Errorf("subscription has %d new items, want 3 (2 in version 1, 1 in version 2)", s.NewItems)
+	}
+}
+
+// publishAndSubscribe creates the channel "Photos" on pub with the files
+// at paths, publishes version 1 and subscribes sub to it.
+func publishAndSubscribe(t *testing.T, pub, sub *chanDevice, paths ...string) channel.Channel {
+	t.Helper()
+	ctx := context.Background()
 	if _, err := pub.m.Create("Photos", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pub.m.AddItems("Photos", []string{filepath.Join(src, "Holiday")}); err != nil {
+	if _, err := pub.m.AddItems("Photos", paths); err != nil {
 		t.Fatal(err)
 	}
 	ch, err := pub.m.Publish(ctx, "Photos")
@@ -193,23 +219,7 @@ func TestChannelOverLAN(t *testing.T) {
 	if _, _, err := sub.m.Subscribe(ctx, ch.Link, channel.SubscribeOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	s := waitSynced(t, sub, ch.Link, 1, 60*time.Second)
-	sameFile(t, filepath.Join(ch.Dir, "Holiday", "IMG_0001.jpg"), filepath.Join(s.Dir, "Holiday", "IMG_0001.jpg"))
-
-	writeFile(t, filepath.Join(src, "IMG_0003.jpg"), 250_000)
-	if _, err := pub.m.AddItems("Photos", []string{filepath.Join(src, "IMG_0003.jpg")}); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	if ch, err = pub.m.Publish(ctx, "Photos"); err != nil || ch.Version != 2 {
-		t.Fatalf("Publish = version %d, %v; want 2", ch.Version, err)
-	}
-	s = waitSynced(t, sub, ch.Link, 2, 60*time.Second)
-	t.Logf("version 2 synced %s after publish (LAN push, in process)", time.Since(start).Round(time.Millisecond))
-	sameFile(t, filepath.Join(ch.Dir, "IMG_0003.jpg"), filepath.Join(s.Dir, "IMG_0003.jpg"))
-	if s.NewItems != 3 {
-		t.Errorf("subscription has %d new items, want 3 (2 in version 1, 1 in version 2)", s.NewItems)
-	}
+	return ch
 }
 
 // leavingHolder is the subscriber's channel manager as its LAN source
@@ -249,19 +259,7 @@ func TestOfferFromNeighbourThatLeft(t *testing.T) {
 
 	src := t.TempDir()
 	writeFile(t, filepath.Join(src, "IMG_0001.jpg"), 300_000)
-	if _, err := pub.m.Create("Photos", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pub.m.AddItems("Photos", []string{filepath.Join(src, "IMG_0001.jpg")}); err != nil {
-		t.Fatal(err)
-	}
-	ch, err := pub.m.Publish(ctx, "Photos")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := sub.m.Subscribe(ctx, ch.Link, channel.SubscribeOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ch := publishAndSubscribe(t, pub, sub, filepath.Join(src, "IMG_0001.jpg"))
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		s, err := sub.m.Subscription(ch.Link)
 		if err == nil && strings.Contains(s.Error, "advertises the channel") {

@@ -1,7 +1,6 @@
 package sharepage
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,20 +13,8 @@ import (
 	eshare "github.com/hearth-media/hearth/engine/share"
 	"github.com/hearth-media/hearth/engine/store"
 	"github.com/hearth-media/hearth/engine/thumb"
+	"github.com/hearth-media/hearth/web/internal/webtest"
 )
-
-// floodAddr is the n-th of many distinct client addresses: IPv4 for
-// even n, IPv6 each in its own /64 for odd n.
-func floodAddr(n int) netip.Addr {
-	if n%2 == 0 {
-		return netip.AddrFrom4([4]byte{10, byte(n >> 16), byte(n >> 8), byte(n)})
-	}
-	var b [16]byte
-	b[0], b[1] = 0x20, 0x01
-	binary.BigEndian.PutUint32(b[4:], uint32(n))
-	b[15] = 1
-	return netip.AddrFrom16(b)
-}
 
 // A guesser that floods the limiter from 100,000 other addresses does
 // not get its own limit back: its window stays, the table stays at its
@@ -77,11 +64,11 @@ func TestGuessLimitSurvivesFlood(t *testing.T) {
 	const flood, viaHandler = 100_000, 10_000
 	for i := range flood {
 		if i >= viaHandler {
-			h.guesses.fail(floodAddr(i))
+			h.guesses.fail(webtest.FloodAddr(i))
 			continue
 		}
 		r := httptest.NewRequest(http.MethodGet, guess(i), nil)
-		r.RemoteAddr = netip.AddrPortFrom(floodAddr(i), 40000).String()
+		r.RemoteAddr = netip.AddrPortFrom(webtest.FloodAddr(i), 40000).String()
 		h.ServeHTTP(httptest.NewRecorder(), r)
 	}
 	if n := h.guesses.size(); n != maxEntries {

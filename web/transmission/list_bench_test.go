@@ -9,19 +9,8 @@ import (
 	"github.com/hearth-media/hearth/config"
 	"github.com/hearth-media/hearth/engine/enginetest"
 	"github.com/hearth-media/hearth/engine/store"
+	"github.com/hearth-media/hearth/web/internal/webtest"
 )
-
-// discard is a ResponseWriter that keeps the status and the byte count
-// only, so that a benchmark measures the handler's own allocations.
-type discard struct {
-	h    http.Header
-	code int
-	n    int
-}
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) WriteHeader(code int)        { d.code = code }
-func (d *discard) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
 
 // listFields are what a remote asks for to refresh its list (the fields
 // of TestReliabilityLoad's torrent-get).
@@ -39,9 +28,9 @@ func benchRPC(b *testing.B, n int) (http.Handler, string) {
 	}})
 	enginetest.AddMany(b, node.Engine, n)
 	h := NewHandler(Options{Engine: node.Engine, Config: node.Config, Version: "bench"})
-	w := &discard{h: http.Header{}}
+	w := &webtest.Discard{}
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, Path, strings.NewReader(`{}`)))
-	return h, w.h.Get(HeaderSessionID)
+	return h, w.Header().Get(HeaderSessionID)
 }
 
 func benchGet(b *testing.B, h http.Handler, sid, body string) {
@@ -50,12 +39,12 @@ func benchGet(b *testing.B, h http.Handler, sid, body string) {
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(body))
 		req.Header.Set(HeaderSessionID, sid)
-		w := &discard{h: http.Header{}}
+		w := &webtest.Discard{}
 		h.ServeHTTP(w, req)
-		if w.code != http.StatusOK {
-			b.Fatalf("torrent-get = %d", w.code)
+		if w.Code != http.StatusOK {
+			b.Fatalf("torrent-get = %d", w.Code)
 		}
-		size = w.n
+		size = w.N
 	}
 	b.ReportMetric(float64(size), "B/answer")
 }
