@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (`make bench`):
 #  1. the Go micro-benchmarks of ./engine/... and of the torrent lists
-#     (web, web/transmission: 1,000 torrents) (terminal and bench/results/);
+#     (web, web/transmission: 1,000 torrents) and an idle HTTP connection's
+#     memory (web/connlimit) (terminal and bench/results/);
 #  2. as root: the swarm matrix (bench/transfer.sh: one qbittorrent-nox
 #     seeder; hearth router, hearth nas, transmission-daemon, qbittorrent-nox
 #     leeching 1 GiB as one file and 200 files of 5 MiB) and the daemon at
@@ -25,6 +26,7 @@ if [ "${BENCH_GO:-1}" = 1 ]; then
 		echo "# $(date -u) $(uname -m) $(nproc) cores, $(go version), load $(cut -d' ' -f1-3 /proc/loadavg)"
 		go test -run '^$' -bench . -benchmem -count 3 ./engine/...
 		go test -run '^$' -bench 'ListTorrents|TorrentGet' -benchmem -count 3 ./web ./web/transmission
+		go test -run '^$' -bench 'IdleConnMemory' -count 3 ./web/connlimit
 	} | tee "$out"
 	echo "wrote $out"
 fi

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -450,6 +452,22 @@ func TestReliabilityAccess(t *testing.T) {
 		t.Errorf("paired token from the second address = %d", got.code)
 	}
 
+	// Connection flood: the stranger opens twice the per-client bound of
+	// connections and holds them. Past the bound the device closes them at
+	// once; the second stranger and the owner are still answered.
+	flood := 2 * maxConnsPerClient
+	held, refused := floodConns(t, ph, fmt.Sprintf("%s:%d", devAddr, port), flood, func() {
+		if got := st2.do("GET", "/api/v1/version", ""); got.code != 401 {
+			t.Errorf("second stranger during the flood = %d, want 401", got.code)
+		}
+		if code, _ := o.call("GET", "/api/v1/version", "", nil); code != 200 {
+			t.Errorf("owner during the flood = %d, want 200", code)
+		}
+	})
+	if held > maxConnsPerClient || held == 0 || refused < flood-maxConnsPerClient {
+		t.Errorf("stranger's %d connections: %d served, %d closed; want at most %d served, the rest closed", flood, held, refused, maxConnsPerClient)
+	}
+
 	// Nothing changed on the device.
 	if after := ownerSnapshot(o); after != before {
 		t.Errorf("device state changed under the stranger's requests:\nbefore %s\nafter  %s", before, after)
@@ -473,8 +491,8 @@ func TestReliabilityAccess(t *testing.T) {
 		t.Error("the daemon log contains the password, a token or a session cookie")
 	}
 	requests := st.count + st2.count
-	t.Logf("%d routes probed, %d requests, %d unauthorised successes; passwords %v; codes %v; share tokens %v",
-		len(probed), requests, unauthorised, pwAnswers, codeAnswers, shareCodes)
+	t.Logf("%d routes probed, %d requests, %d unauthorised successes; passwords %v; codes %v; share tokens %v; %d connections held: %d served, %d closed",
+		len(probed), requests, unauthorised, pwAnswers, codeAnswers, shareCodes, flood, held, refused)
 	if unauthorised != 0 {
 		t.Errorf("%d unauthorised successes, want 0", unauthorised)
 	}
@@ -510,7 +528,42 @@ nothing trusted):
 | Unauthorised successes | %d |
 | Secrets found in responses | 0 |
 | Device state changed | no |
-`, answers(shareCodes), answers(codeAnswers), answers(pwAnswers), retry, len(probed), requests, unauthorised))
+| Connection flood: %d held open by one stranger | %d served, %d closed at once; the other stranger and the owner answered meanwhile |
+`, answers(shareCodes), answers(codeAnswers), answers(pwAnswers), retry, len(probed), requests, unauthorised, flood, held, refused))
+}
+
+// floodConns opens n keep-alive connections to addr from ns and sends a
+// request on each: held are those answered (and kept open), refused those
+// the server closed instead. during runs while they are all open.
+func floodConns(t *testing.T, ns *netns.NS, addr string, n int, during func()) (held, refused int) {
+	t.Helper()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := ns.DialContext(context.Background(), "tcp", addr)
+		if err != nil {
+			t.Fatalf("flood: dial %s: %v", addr, err)
+		}
+		conns = append(conns, c)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err = io.WriteString(c, "GET /api/v1/version HTTP/1.1\r\nHost: "+addr+"\r\n\r\n")
+		var resp *http.Response
+		if err == nil {
+			resp, err = http.ReadResponse(bufio.NewReader(c), nil)
+		}
+		if err != nil {
+			refused++
+			continue
+		}
+		resp.Body.Close()
+		held++
+	}
+	during()
+	return held, refused
 }
 
 // ownerSnapshot is what the stranger must not change, as the owner sees it.

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -24,6 +25,7 @@ import (
 	"github.com/hearth-media/hearth/engine/store"
 	"github.com/hearth-media/hearth/web"
 	"github.com/hearth-media/hearth/web/access"
+	"github.com/hearth-media/hearth/web/connlimit"
 	"github.com/hearth-media/hearth/web/transmission"
 )
 
@@ -184,6 +186,8 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("listen for the API: %w", err)
 	}
+	ln = connlimit.Listen(ln, connlimit.Options{Total: maxConns, PerClient: maxConnsPerClient,
+		Exempt: netip.Addr.IsLoopback, Logger: log.With("component", "http")})
 	defer ln.Close()
 
 	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Logger: log, ConfigureDHT: dhtConfig(cfg)})
@@ -323,6 +327,17 @@ func serve(ctx context.Context, fs *flag.FlagSet, sf *serveFlags, stderr io.Writ
 	}
 	return nil
 }
+
+// Bounds on the HTTP connections open at once (web/connlimit): each holds
+// a goroutine and buffers, about 10 KiB idle (BenchmarkIdleConnMemory). A
+// household's phones, TVs and browser tabs (6 connections per page, one
+// event stream each) use a few dozen; a stranger on the LAN opening
+// connections without end would otherwise take the device's memory. The
+// device itself (loopback: its CLI) is held only to the total.
+const (
+	maxConns          = 256 // about 2.5 MiB if all idle
+	maxConnsPerClient = 32  // an IPv4 address or an IPv6 /64
+)
 
 // logAccess says at start-up who can control the daemon and how.
 func logAccess(log *slog.Logger, addr net.Addr, cfg *config.Config, ac *access.Controller) {

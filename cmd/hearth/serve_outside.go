@@ -16,6 +16,7 @@ import (
 	"github.com/hearth-media/hearth/device/natpmp"
 	"github.com/hearth-media/hearth/device/upnpigd"
 	"github.com/hearth-media/hearth/web"
+	"github.com/hearth-media/hearth/web/connlimit"
 )
 
 // mappingLifetime is what the router is asked for; the mapping is renewed
@@ -37,6 +38,9 @@ type outside struct {
 	st web.OutsideState
 }
 
+// maxOutsideConns bounds the outside share port's connections (see maxConns).
+const maxOutsideConns = 128
+
 // startOutside starts the share-pages listener and the mapping; state is
 // nil when share.outside is off. stop deletes the mapping and closes the
 // listener.
@@ -50,6 +54,9 @@ func startOutside(ctx context.Context, cfg *config.Config, pages http.Handler, l
 	if err != nil {
 		return nil, nil, fmt.Errorf("share pages for outside links: %w", err)
 	}
+	// Visitors from the internet: a household behind one address opens
+	// a page's 6 connections per browser.
+	ln = connlimit.Listen(ln, connlimit.Options{Total: maxOutsideConns, PerClient: maxConnsPerClient, Logger: log})
 	mux := http.NewServeMux()
 	mux.Handle("GET /s/", pages)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
