@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring"
@@ -100,6 +101,9 @@ type Client struct {
 
 	acceptLimiter map[ipStr]int
 	numHalfOpen   int
+	// Hearth: incoming connections whose handshakes are in progress
+	// (maxIncomingHandshakes).
+	hearthHandshaking atomic.Int32
 
 	websocketTrackers  websocketTrackers
 	numWebSeedRequests map[webseedHostKeyHandle]int
@@ -581,6 +585,9 @@ func (cl *Client) rejectAccepted(conn net.Conn) error {
 		if cl.badPeerIPPort(rip, missinggo.AddrPort(ra)) {
 			return errors.New("bad source addr")
 		}
+	}
+	if !cl.hearthTakeHandshake() {
+		return errors.New("too many incoming handshakes in progress")
 	}
 	return nil
 }
@@ -1108,6 +1115,7 @@ func (cl *Client) runReceivedConn(c *PeerConn) {
 		panic(err)
 	}
 	t, err := cl.receiveHandshakes(c)
+	cl.hearthHandshaking.Add(-1) // taken in rejectAccepted
 	if err != nil {
 		cl.logger.LazyLog(log.Debug, func() log.Msg {
 			return log.Fmsg(

@@ -36,7 +36,27 @@ const (
 	// maxVarKeys bounds the keys of an expvar map keyed by what peers
 	// send; past it, new keys count under "other".
 	maxVarKeys = 64
+	// maxIncomingHandshakes bounds the accepted connections whose
+	// handshakes are in progress: each holds a goroutine and buffers for
+	// up to HandshakesTimeout, and v1.59.1 started one per accepted
+	// connection without a cap. Past it, connections are closed as they
+	// are accepted. Real peers finish handshaking in a round trip or two.
+	maxIncomingHandshakes = 64
 )
+
+// hearthTakeHandshake counts an accepted connection's handshake in, or
+// reports that maxIncomingHandshakes are in progress.
+func (cl *Client) hearthTakeHandshake() bool {
+	for {
+		n := cl.hearthHandshaking.Load()
+		if n >= maxIncomingHandshakes {
+			return false
+		}
+		if cl.hearthHandshaking.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
 
 // banKey is the ban list key of ip: IPv4 addresses in IPv4 form, so a
 // 16-byte IPv4 slice and a 4-byte one ban and match the same key.

@@ -355,3 +355,52 @@ func TestHearthPeerChosenKeysBounded(t *testing.T) {
 		t.Errorf("expvar mseCryptoProvides holds %d keys, want at most 4 (1, 2, 3, other)", n)
 	}
 }
+
+// 200 connections that never send a handshake, from 200 sources: at most
+// maxIncomingHandshakes wait for one at a time, the rest are closed as
+// they are accepted; once the silent ones go, a real peer handshakes.
+func TestHearthIncomingHandshakesBounded(t *testing.T) {
+	cl := hearthClient(t, func(c *ClientConfig) {
+		c.DisableUTP = true
+		c.HandshakesTimeout = time.Minute // the silent connections outlive the test
+	})
+	ih := metainfo.Hash{7, 8, 9}
+	cl.AddTorrentInfoHash(ih)
+	rejected := func() int64 {
+		if v, ok := torrent.Get("rejected accepted connections").(*expvar.Int); ok {
+			return v.Value()
+		}
+		return 0
+	}
+	rejected0 := rejected()
+	const flood = 200
+	var silent []net.Conn
+	for i := range flood {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 4, byte(i), 1)}}
+		c, err := d.Dial("tcp", cl.ListenAddrs()[0].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		silent = append(silent, c)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for cl.hearthHandshaking.Load() != maxIncomingHandshakes || rejected()-rejected0 != flood-maxIncomingHandshakes {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %d silent connections: %d handshakes in progress, %d rejected; want %d and %d",
+				flood, cl.hearthHandshaking.Load(), rejected()-rejected0, maxIncomingHandshakes, flood-maxIncomingHandshakes)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, c := range silent {
+		c.Close()
+	}
+	for cl.hearthHandshaking.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d handshakes in progress after the silent connections closed, want 0", cl.hearthHandshaking.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var reserved [8]byte
+	reserved[7] |= 0x04 // fast extension (the test config requires it)
+	hearthPeer(t, cl, ih, reserved, 0)
+}

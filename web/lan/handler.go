@@ -104,14 +104,15 @@ func clientAddr(r *http.Request) netip.Addr {
 	return netip.IPv4Unspecified()
 }
 
-// limiter is a token bucket per client address plus one for everyone.
-// It tracks at most maxTracked addresses; past that, new addresses share
+// limiter is a token bucket per client plus one for everyone. A client is
+// an IPv4 address or an IPv6 /64 (a LAN host picks addresses in its /64 at
+// will). It tracks at most maxTracked clients; past that, new ones share
 // one bucket (a LAN has far fewer hosts; a flood of spoofed sources over
 // TCP is not possible).
 type limiter struct {
 	mu      sync.Mutex
 	total   *rate.Limiter
-	addrs   map[netip.Addr]*addrLimit
+	addrs   map[netip.Prefix]*addrLimit
 	overflw *rate.Limiter
 }
 
@@ -123,7 +124,7 @@ type addrLimit struct {
 func newLimiter() *limiter {
 	return &limiter{
 		total:   rate.NewLimiter(totalRate, totalBurst),
-		addrs:   map[netip.Addr]*addrLimit{},
+		addrs:   map[netip.Prefix]*addrLimit{},
 		overflw: rate.NewLimiter(perAddrRate, perAddrBurst),
 	}
 }
@@ -131,9 +132,14 @@ func newLimiter() *limiter {
 // allow takes a token for addr; when it cannot, it says how long until
 // one is there.
 func (l *limiter) allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
+	bits := 32
+	if addr.Is6() {
+		bits = 64
+	}
+	key, _ := addr.Prefix(bits)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	al := l.addrs[addr]
+	al := l.addrs[key]
 	if al == nil {
 		if len(l.addrs) >= maxTracked {
 			for a, x := range l.addrs {
@@ -144,7 +150,7 @@ func (l *limiter) allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
 		}
 		if len(l.addrs) < maxTracked {
 			al = &addrLimit{l: rate.NewLimiter(perAddrRate, perAddrBurst)}
-			l.addrs[addr] = al
+			l.addrs[key] = al
 		}
 	}
 	lim := l.overflw

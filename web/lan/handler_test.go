@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -126,6 +127,19 @@ func TestEndpointRateLimit(t *testing.T) {
 	}
 	if code := do("192.168.1.8:4000"); code != 200 {
 		t.Errorf("another address after the first was limited = %d, want 200", code)
+	}
+	// IPv6: one host's addresses in its /64 share a bucket.
+	ok = 0
+	for i := range 2 * perAddrBurst {
+		if do(fmt.Sprintf("[fd00:1:2:3:%x::1]:4000", i+1)) == 200 {
+			ok++
+		}
+	}
+	if ok > perAddrBurst+5 {
+		t.Errorf("%d of %d quick requests from one /64 answered, want about the burst %d", ok, 2*perAddrBurst, perAddrBurst)
+	}
+	if code := do("[fd00:1:2:4::1]:4000"); code != 200 {
+		t.Errorf("another /64 after the first was limited = %d, want 200", code)
 	}
 	// Everyone together: the total limit.
 	limited := 0
