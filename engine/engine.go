@@ -11,7 +11,6 @@
 package engine
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -98,9 +97,12 @@ type Engine struct {
 // tor is the engine's live view of one torrent. Fields are guarded by Engine.mu.
 type tor struct {
 	rec       record
-	info      *metainfo.Info // nil until the metadata is known
-	infoBytes []byte
-	lim       *limits
+	info      *metainfo.Info // nil until the metadata is known; without its piece hashes
+	numPieces int            // of info
+	// unsaved is the info dictionary while the store could not take it
+	// (awaitInfo); nil once saved, as nearly always.
+	unsaved []byte
+	lim     *limits
 
 	t         *torrent.Torrent // non-nil while active in the client
 	actCancel context.CancelFunc
@@ -294,7 +296,7 @@ func (e *Engine) clientConfig(opts Options, base *slog.Logger) (*torrent.ClientC
 
 // restore brings saved torrents back.
 func (e *Engine) restore() error {
-	recs, infos, err := loadRecords(e.st)
+	recs, err := loadRecords(e.st)
 	if err != nil {
 		return fmt.Errorf("load torrents: %w", err)
 	}
@@ -305,15 +307,26 @@ func (e *Engine) restore() error {
 		tr := &tor{rec: *r, lim: newLimits()}
 		tr.rec.QueuePos = i
 		tr.lim.set(r.Options.DownloadKBps, r.Options.UploadKBps)
-		if b, ok := infos[r.InfoHash]; ok {
-			if err := tr.setInfo(b); err != nil {
-				// Keep the torrent visible with the reason rather than silently dropping it.
-				tr.rec.Error, tr.rec.ErrorKind = "saved metadata is unreadable: "+err.Error(), errKindFatal
-			}
-		}
-		e.refreshDone(tr)
 		e.byID[tr.rec.ID] = tr
 		e.byHash[tr.rec.InfoHash] = tr
+	}
+	// One info dictionary at a time, straight from the store: all of them
+	// at once would be hundreds of MB for a library of films.
+	if err := e.st.View(func(tx store.Reader) error {
+		return tx.Scan([]byte(keyInfoPrefix), func(k, v []byte) error {
+			if tr := e.byHash[string(k[len(keyInfoPrefix):])]; tr != nil {
+				if err := tr.setInfo(v); err != nil {
+					// Keep the torrent visible with the reason rather than silently dropping it.
+					tr.rec.Error, tr.rec.ErrorKind = "saved metadata is unreadable: "+err.Error(), errKindFatal
+				}
+			}
+			return nil
+		})
+	}); err != nil {
+		return fmt.Errorf("load torrents' metadata: %w", err)
+	}
+	for _, tr := range e.byID {
+		e.refreshDone(tr)
 	}
 	e.log.Info("restored torrents", "count", len(recs))
 	return nil
@@ -325,20 +338,22 @@ const (
 	errKindFatal    = "fatal"
 )
 
-// setInfo parses and attaches an info dictionary.
+// setInfo parses and attaches an info dictionary. b is not kept (the
+// store has it: savedInfo).
+//
+// The piece hashes are most of an info dictionary (20 bytes a piece: 80 KB
+// for a 16 GB film in 4 MiB pieces), and only the library needs them,
+// while the torrent is active: the engine drops them. A router that seeds
+// 5 torrents at a time and keeps a library of hundreds would otherwise
+// hold every film's hashes, tens of MB, all the time.
 func (tr *tor) setInfo(b []byte) error {
 	var info metainfo.Info
 	if err := bencode.Unmarshal(b, &info); err != nil {
 		return err
 	}
-	// The piece hashes are most of an info dictionary (20 bytes a piece:
-	// 20 KB for 4 GB in 4 MiB pieces) and every torrent, running or not,
-	// keeps both b and info: let info.Pieces be the bytes inside b rather
-	// than a second copy (a router holds hundreds of torrents).
-	if i := bytes.Index(b, info.Pieces); len(info.Pieces) > 0 && i >= 0 {
-		info.Pieces = b[i : i+len(info.Pieces) : i+len(info.Pieces)]
-	}
-	tr.info, tr.infoBytes = &info, b
+	tr.numPieces = info.NumPieces()
+	info.Pieces = nil
+	tr.info = &info
 	files := info.UpvertedFiles()
 	n := len(files)
 	tr.lengths = make([]int64, n)
@@ -363,6 +378,28 @@ func (tr *tor) setInfo(b []byte) error {
 	return nil
 }
 
+// infoOf reads a torrent's info dictionary from the store (the engine
+// keeps it parsed, without the piece hashes: setInfo). Called with e.mu
+// held, for a torrent whose info is known.
+func (e *Engine) infoOf(tr *tor) ([]byte, error) {
+	if tr.unsaved != nil {
+		if err := e.st.Update(func(tx store.Txn) error { return tx.Set(infoKey(tr.rec.InfoHash), tr.unsaved) }); err != nil {
+			return tr.unsaved, nil
+		}
+		tr.unsaved = nil
+	}
+	var b []byte
+	err := e.st.View(func(tx store.Reader) error {
+		var err error
+		b, err = tx.Get(infoKey(tr.rec.InfoHash))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read saved metadata: %w", err)
+	}
+	return b, nil
+}
+
 // refreshDone recomputes an inactive torrent's verified bytes from the
 // saved piece completion.
 func (e *Engine) refreshDone(tr *tor) {
@@ -371,10 +408,10 @@ func (e *Engine) refreshDone(tr *tor) {
 		return
 	}
 	ih := metainfo.NewHashFromHex(tr.rec.InfoHash)
-	bm, err := e.pc.Bitmap(ih, tr.info.NumPieces())
+	bm, err := e.pc.Bitmap(ih, tr.numPieces)
 	if err != nil {
 		e.log.Warn("read piece completion", "torrent", tr.rec.ID, "err", err)
-		bm = make([]bool, tr.info.NumPieces())
+		bm = make([]bool, tr.numPieces)
 	}
 	tr.fileDone, tr.piecesDone = fileDoneFromBitmap(tr.info, bm)
 }
@@ -708,7 +745,7 @@ func (e *Engine) verified(tr *tor) ([]int64, int) {
 	if tr.t == nil || tr.info == nil || tr.t.Info() == nil {
 		return tr.fileDone, tr.piecesDone
 	}
-	bm := make([]bool, tr.info.NumPieces())
+	bm := make([]bool, tr.numPieces)
 	i := 0
 	tr.unchecked = 0
 	for _, run := range tr.t.PieceStateRuns() {
@@ -745,6 +782,15 @@ func (e *Engine) activate(tr *tor) {
 		e.setError(tr, fmt.Errorf("create download folder: %w", err))
 		return
 	}
+	var infoBytes []byte // nil for a magnet still waiting for metadata
+	if tr.info != nil {
+		b, err := e.infoOf(tr)
+		if err != nil {
+			e.setError(tr, err)
+			return
+		}
+		infoBytes = b
+	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	ts := e.storageFor(ctx, tr)
 	ts.guard = e.guard.forDir(tr.dataDir())
@@ -752,7 +798,7 @@ func (e *Engine) activate(tr *tor) {
 	t, _ := e.cl.AddTorrentOpt(torrent.AddTorrentOpts{
 		InfoHash:  ih,
 		Storage:   ts,
-		InfoBytes: tr.infoBytes,
+		InfoBytes: infoBytes,
 	})
 	tr.t, tr.actCancel = t, cancel
 	tr.startedAt = time.Now().UTC()
@@ -853,6 +899,9 @@ func (e *Engine) awaitInfo(ctx context.Context, id int64, t *torrent.Torrent) {
 		}
 		return putRecord(tx, &tr.rec)
 	}); err != nil {
+		// Kept in memory until a save succeeds (infoOf), so nothing is
+		// fetched twice.
+		tr.unsaved = b
 		e.log.Error("save metadata", "torrent", id, "err", err)
 	}
 	e.applyPriorities(tr)

@@ -114,12 +114,17 @@ func (e *Engine) Add(ctx context.Context, req AddRequest) (t Torrent, existed bo
 		// A .torrent for a magnet still waiting for metadata completes it.
 		if tr.info == nil && infoBytes != nil && tr.t == nil {
 			if err := tr.setInfo(infoBytes); err == nil {
-				_ = e.st.Update(func(tx store.Txn) error {
+				if err := e.st.Update(func(tx store.Txn) error {
 					if err := tx.Set(infoKey(ih), infoBytes); err != nil {
 						return err
 					}
 					return putRecord(tx, &tr.rec)
-				})
+				}); err != nil {
+					// The engine keeps no copy of the bytes: without them
+					// saved, the torrent stays a magnet.
+					tr.info, tr.numPieces = nil, 0
+					return Torrent{}, false, fmt.Errorf("save torrent metadata: %w", err)
+				}
 				e.refreshDone(tr)
 			}
 		}

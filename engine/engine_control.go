@@ -595,7 +595,7 @@ func (e *Engine) snapshot(tr *tor, withFiles bool) Torrent {
 	if tr.info != nil {
 		done, piecesDone := e.verified(tr)
 		t.Private = tr.info.Private != nil && *tr.info.Private
-		t.PieceCount = tr.info.NumPieces()
+		t.PieceCount = tr.numPieces
 		t.PieceSize = tr.info.PieceLength
 		t.PiecesDone = piecesDone
 		complete = true

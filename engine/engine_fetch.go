@@ -48,12 +48,13 @@ func (e *Engine) FetchInfo(ctx context.Context, ih [20]byte, peers []string) ([]
 		return nil, ErrClosed
 	}
 	if tr := e.byHash[hex]; tr != nil {
-		b := tr.infoBytes
-		e.mu.Unlock()
-		if b == nil {
+		if tr.info == nil {
+			e.mu.Unlock()
 			return nil, fmt.Errorf("fetch metadata of %s: the torrent is added and still waiting for it", hex)
 		}
-		return b, nil
+		b, err := e.infoOf(tr)
+		e.mu.Unlock()
+		return b, err
 	}
 	if _, busy := fetching.LoadOrStore(key, struct{}{}); busy {
 		e.mu.Unlock()

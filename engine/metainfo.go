@@ -88,16 +88,17 @@ func (e *Engine) MetaInfo(id int64, webSeeds []string) ([]byte, error) {
 		trackers []string
 		seeds    []string
 	)
+	if err == nil && tr.info == nil {
+		err = ErrNoFile
+	}
 	if err == nil {
-		info, trackers = tr.infoBytes, slices.Clone(tr.rec.Trackers)
+		info, err = e.infoOf(tr)
+		trackers = slices.Clone(tr.rec.Trackers)
 		seeds = cleanWebSeeds(append(slices.Clone(tr.rec.WebSeeds), webSeeds...))
 	}
 	e.mu.Unlock()
 	if err != nil {
 		return nil, err
-	}
-	if info == nil {
-		return nil, ErrNoFile
 	}
 	mi := metainfo.MetaInfo{InfoBytes: info, UrlList: seeds}
 	if len(trackers) > 0 {
@@ -212,7 +213,7 @@ func (e *Engine) OpenSeedFile(ctx context.Context, id int64, index int) (*SeedFi
 // verifiedPieces is the torrent's verified-piece bitmap, from the library
 // while it runs, else from the saved completion. Called with e.mu held.
 func (e *Engine) verifiedPieces(tr *tor) ([]bool, error) {
-	n := tr.info.NumPieces()
+	n := tr.numPieces
 	if tr.t != nil && tr.t.Info() != nil {
 		bm := make([]bool, n)
 		i := 0

@@ -61,7 +61,7 @@ func (e *Engine) Peers(id int64) ([]Peer, error) {
 	}
 	pieces := 0
 	if tr.info != nil {
-		pieces = tr.info.NumPieces()
+		pieces = tr.numPieces
 	}
 	conns := tr.t.PeerConns()
 	out := make([]Peer, 0, len(conns))
@@ -122,7 +122,7 @@ func (e *Engine) Pieces(id int64) ([]bool, error) {
 	if tr.info == nil {
 		return nil, nil
 	}
-	n := tr.info.NumPieces()
+	n := tr.numPieces
 	if tr.t != nil && tr.t.Info() != nil {
 		bm := make([]bool, n)
 		i := 0

@@ -102,25 +102,18 @@ func nextID(tx store.Txn) (int64, error) {
 	return id, nil
 }
 
-// loadRecords reads every torrent record and info dictionary.
-func loadRecords(s store.Store) ([]*record, map[string][]byte, error) {
+// loadRecords reads every torrent record.
+func loadRecords(s store.Store) ([]*record, error) {
 	var recs []*record
-	infos := make(map[string][]byte)
 	err := s.View(func(tx store.Reader) error {
-		if err := tx.Scan([]byte(keyTorrentPrefix), func(k, v []byte) error {
+		return tx.Scan([]byte(keyTorrentPrefix), func(k, v []byte) error {
 			r := new(record)
 			if err := json.Unmarshal(v, r); err != nil {
 				return fmt.Errorf("decode %s: %w", k, err)
 			}
 			recs = append(recs, r)
 			return nil
-		}); err != nil {
-			return err
-		}
-		return tx.Scan([]byte(keyInfoPrefix), func(k, v []byte) error {
-			infos[string(k[len(keyInfoPrefix):])] = append([]byte(nil), v...)
-			return nil
 		})
 	})
-	return recs, infos, err
+	return recs, err
 }
