@@ -66,8 +66,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 		key, limited := l.client(c.RemoteAddr())
 		if why := l.take(key, limited); why != "" {
-			c.Close()
+			// Counted before the close, so that a client that sees it
+			// closed sees it counted.
 			l.refuse(key, why)
+			c.Close()
 			continue
 		}
 		return &conn{Conn: c, l: l, key: key, limited: limited}, nil
