@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/hearth-media/hearth/web/internal/netkey"
 )
 
 // limiter is a set of token buckets, one per client address, that failed
@@ -103,15 +105,14 @@ func (l *limiter) size() int {
 	return len(l.m)
 }
 
-// clientKey is the limiter key of an address: an IPv4 address, or the /64
-// of an IPv6 one (one host may hold a whole /64).
+// clientKey is the limiter key of an address (netkey.Client): an IPv4
+// address, or the /64 of an IPv6 one.
 func clientKey(a netip.Addr) string {
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
+	p := netkey.Client(a)
+	if p.Addr().Is4() {
+		return p.Addr().String()
 	}
-	return a.String()
+	return p.String()
 }
 
 // ParseClients turns access.clients entries (IP addresses or CIDRs) into

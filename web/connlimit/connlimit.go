@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hearth-media/hearth/web/internal/netkey"
 )
 
 // Options are the bounds.
@@ -96,15 +98,7 @@ func (l *Listener) client(a net.Addr) (netip.Prefix, bool) {
 		ip = ap.Addr()
 	}
 	ip = ip.Unmap().WithZone("")
-	if !ip.IsValid() {
-		return netip.Prefix{}, true
-	}
-	bits := 32
-	if ip.Is6() {
-		bits = 64
-	}
-	p, _ := ip.Prefix(bits)
-	return p, l.o.Exempt == nil || !l.o.Exempt(ip)
+	return netkey.Client(ip), !ip.IsValid() || l.o.Exempt == nil || !l.o.Exempt(ip)
 }
 
 // take counts a connection in, or says which bound it is over.

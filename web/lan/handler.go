@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/hearth-media/hearth/web/internal/netkey"
 )
 
 // Limits of the endpoint. A neighbour asks once per channel it shares
@@ -132,11 +134,7 @@ func newLimiter() *limiter {
 // allow takes a token for addr; when it cannot, it says how long until
 // one is there.
 func (l *limiter) allow(addr netip.Addr, now time.Time) (bool, time.Duration) {
-	bits := 32
-	if addr.Is6() {
-		bits = 64
-	}
-	key, _ := addr.Prefix(bits)
+	key := netkey.Client(addr)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	al := l.addrs[key]

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/hearth-media/hearth/web/internal/netkey"
 )
 
 // limiter counts failures per address (IPv6 by /64) in fixed windows.
@@ -36,14 +38,7 @@ func newLimiter(limit int, w time.Duration, now func() time.Time) *limiter {
 	return &limiter{limit: limit, window: w, max: maxEntries, now: now, m: map[netip.Addr]*window{}}
 }
 
-func limitKey(ip netip.Addr) netip.Addr {
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.Addr()
-	}
-	return ip
-}
+func limitKey(ip netip.Addr) netip.Addr { return netkey.Client(ip).Addr() }
 
 // get returns ip's window, making room or falling back to the overflow
 // window when create is set and the table is full; nil if ip has none.
