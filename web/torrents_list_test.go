@@ -113,17 +113,9 @@ func BenchmarkListTorrents(b *testing.B) {
 	}})
 	enginetest.AddMany(b, node.Engine, 1000)
 	h := NewHandler(Options{Engine: node.Engine})
-	b.ReportAllocs()
-	var size int
-	for b.Loop() {
+	webtest.BenchServe(b, h, func() *http.Request {
 		req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/api/v1/torrents", nil)
 		req.RemoteAddr = "127.0.0.1:40000"
-		w := &webtest.Discard{}
-		h.ServeHTTP(w, req)
-		if w.Code != http.StatusOK {
-			b.Fatalf("GET /api/v1/torrents = %d", w.Code)
-		}
-		size = w.N
-	}
-	b.ReportMetric(float64(size), "B/answer")
+		return req
+	})
 }

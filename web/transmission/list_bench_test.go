@@ -34,19 +34,11 @@ func benchRPC(b *testing.B, n int) (http.Handler, string) {
 }
 
 func benchGet(b *testing.B, h http.Handler, sid, body string) {
-	b.ReportAllocs()
-	var size int
-	for b.Loop() {
+	webtest.BenchServe(b, h, func() *http.Request {
 		req := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(body))
 		req.Header.Set(HeaderSessionID, sid)
-		w := &webtest.Discard{}
-		h.ServeHTTP(w, req)
-		if w.Code != http.StatusOK {
-			b.Fatalf("torrent-get = %d", w.Code)
-		}
-		size = w.N
-	}
-	b.ReportMetric(float64(size), "B/answer")
+		return req
+	})
 }
 
 // BenchmarkTorrentGetAll is a remote's refresh of 1,000 torrents: the

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net/http"
 	"net/netip"
+	"testing"
 )
 
 // FloodAddr is the n-th of many distinct client addresses, as a flood
@@ -48,4 +49,23 @@ func (d *Discard) Write(p []byte) (int, error) {
 	}
 	d.N += len(p)
 	return len(p), nil
+}
+
+// BenchServe is b's loop over h: each round serves newReq() into a
+// Discard and fails unless it was answered 200. It reports allocations and
+// the last answer's size (B/answer).
+func BenchServe(b *testing.B, h http.Handler, newReq func() *http.Request) {
+	b.Helper()
+	b.ReportAllocs()
+	var size int
+	for b.Loop() {
+		req := newReq()
+		w := &Discard{}
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("%s %s = %d", req.Method, req.URL.Path, w.Code)
+		}
+		size = w.N
+	}
+	b.ReportMetric(float64(size), "B/answer")
 }
