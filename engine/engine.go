@@ -378,20 +378,26 @@ func (tr *tor) setInfo(b []byte) error {
 	return nil
 }
 
-// infoOf reads a torrent's info dictionary from the store (the engine
-// keeps it parsed, without the piece hashes: setInfo). Called with e.mu
-// held, for a torrent whose info is known.
+// infoOf is the info dictionary of a torrent whose info is known (the
+// engine keeps it parsed, without the piece hashes: setInfo): the one the
+// store could not take yet, saved now if it can, else the store's. Called
+// with e.mu held, when the torrent starts.
 func (e *Engine) infoOf(tr *tor) ([]byte, error) {
-	if tr.unsaved != nil {
-		if err := e.st.Update(func(tx store.Txn) error { return tx.Set(infoKey(tr.rec.InfoHash), tr.unsaved) }); err != nil {
-			return tr.unsaved, nil
+	if u := tr.unsaved; u != nil {
+		if err := e.st.Update(func(tx store.Txn) error { return tx.Set(infoKey(tr.rec.InfoHash), u) }); err == nil {
+			tr.unsaved = nil
 		}
-		tr.unsaved = nil
+		return u, nil
 	}
+	return e.savedInfo(tr.rec.InfoHash)
+}
+
+// savedInfo reads the info dictionary of torrent ih from the store.
+func (e *Engine) savedInfo(ih string) ([]byte, error) {
 	var b []byte
 	err := e.st.View(func(tx store.Reader) error {
 		var err error
-		b, err = tx.Get(infoKey(tr.rec.InfoHash))
+		b, err = tx.Get(infoKey(ih))
 		return err
 	})
 	if err != nil {

@@ -52,9 +52,12 @@ func (e *Engine) FetchInfo(ctx context.Context, ih [20]byte, peers []string) ([]
 			e.mu.Unlock()
 			return nil, fmt.Errorf("fetch metadata of %s: the torrent is added and still waiting for it", hex)
 		}
-		b, err := e.infoOf(tr)
+		b := tr.unsaved
 		e.mu.Unlock()
-		return b, err
+		if b != nil {
+			return b, nil
+		}
+		return e.savedInfo(hex)
 	}
 	if _, busy := fetching.LoadOrStore(key, struct{}{}); busy {
 		e.mu.Unlock()

@@ -84,6 +84,7 @@ func (e *Engine) MetaInfo(id int64, webSeeds []string) ([]byte, error) {
 	e.mu.Lock()
 	tr, err := e.lookup(id)
 	var (
+		ih       string
 		info     []byte
 		trackers []string
 		seeds    []string
@@ -92,11 +93,15 @@ func (e *Engine) MetaInfo(id int64, webSeeds []string) ([]byte, error) {
 		err = ErrNoFile
 	}
 	if err == nil {
-		info, err = e.infoOf(tr)
+		ih, info = tr.rec.InfoHash, tr.unsaved
 		trackers = slices.Clone(tr.rec.Trackers)
 		seeds = cleanWebSeeds(append(slices.Clone(tr.rec.WebSeeds), webSeeds...))
 	}
 	e.mu.Unlock()
+	if err == nil && info == nil {
+		// Read outside the engine's lock: the store may be on slow flash.
+		info, err = e.savedInfo(ih)
+	}
 	if err != nil {
 		return nil, err
 	}
